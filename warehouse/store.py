@@ -1,0 +1,55 @@
+"""Connections to the warehouse store (PostgreSQL) through psycopg 3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from warehouse.config import StoreConnection
+from warehouse.errors import ServiceUnavailable
+from warehouse.identifiers import pg
+
+SLOT_PREFIX = "wh_"
+HINT = "start the embedded stack with `warehouse up`, or check store in profiles.yml"
+
+
+def connect(store: StoreConnection, database: str | None = None, **kwargs: Any) -> psycopg.Connection[Any]:
+    dbname = database or store.database
+    try:
+        return psycopg.connect(
+            host=store.host, port=store.port, dbname=dbname, user=store.user,
+            password=store.password.get_secret_value() or None, connect_timeout=10,
+            autocommit=kwargs.pop("autocommit", True), **kwargs,
+        )
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ServiceUnavailable(
+            f"cannot reach PostgreSQL at {store.host}:{store.port}/{dbname}: {first}", hint=HINT
+        ) from None
+
+
+def jdbc_url(store: StoreConnection, database: str | None = None) -> str:
+    return f"jdbc:postgresql://{store.host}:{store.port}/{database or store.database}"
+
+
+def ensure_database(store: StoreConnection, name: str) -> None:
+    with connect(store, database="postgres") as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(pg(name)))
+
+
+def warehouse_slots(conn: psycopg.Connection[Any]) -> list[tuple[str, bool]]:
+    """Replication slots the warehouse created (name, active)."""
+    rows = conn.execute(
+        "SELECT slot_name, active FROM pg_replication_slots WHERE starts_with(slot_name, %s)", [SLOT_PREFIX]
+    ).fetchall()
+    return [(str(name), bool(active)) for name, active in rows]
+
+
+def drop_slot(conn: psycopg.Connection[Any], name: str) -> None:
+    conn.execute(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s", [name]
+    )
