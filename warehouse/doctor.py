@@ -32,7 +32,7 @@ def run_checks(settings: Settings) -> list[Check]:
         checks += [_java, _jars]
     if profile.store_is_embedded or profile.flink_is_embedded:
         checks.append(_ports)
-    checks += [_store, _jobmanager, _gateway]
+    checks += [_postgres, _jobmanager, _sql_gateway]
     return [check for group in checks for check in _guarded(group, settings)]
 
 
@@ -40,7 +40,7 @@ def _guarded(group: Callable[[Settings], list[Check]], settings: Settings) -> li
     try:
         return group(settings)
     except WarehouseError as exc:
-        name = group.__name__.strip("_")
+        name = group.__name__.strip("_").replace("_", "-")
         return [Check(name, False, exc.message, exc.hint or "")]
 
 
@@ -84,7 +84,7 @@ def _ours(settings: Settings, component: str) -> bool:
     return running(pid_path(settings.profile.home, component)) is not None
 
 
-def _store(settings: Settings) -> list[Check]:
+def _postgres(settings: Settings) -> list[Check]:
     store = settings.profile.store_connection()
     with connect(store) as conn:
         version = conn.execute("SHOW server_version").fetchone()
@@ -120,6 +120,6 @@ def _jobmanager(settings: Settings) -> list[Check]:
     ]
 
 
-def _gateway(settings: Settings) -> list[Check]:
+def _sql_gateway(settings: Settings) -> list[Check]:
     info = GatewayClient(settings.profile.flink_endpoints().gateway_url, timeout=10).info()
     return [Check("sql-gateway", True, f"{info.get('productName', 'Flink')} {info.get('version', '?')}")]

@@ -13,7 +13,7 @@ from pathlib import Path
 from warehouse.artifacts import ensure_flink
 from warehouse.config import Settings
 from warehouse.embedded.flink import EmbeddedFlink
-from warehouse.embedded.java import find_java
+from warehouse.embedded.java import Java, find_java
 from warehouse.embedded.postgres import EmbeddedPostgres
 from warehouse.embedded.processes import pid_path, port_open, port_owner, running, stop, wait_until
 from warehouse.errors import FlinkError, ServiceUnavailable, StackError
@@ -46,11 +46,12 @@ class EmbeddedStack:
         if before and all(state.running for state in before):
             self.progress("the embedded stack is already running")
             return before
+        java = find_java() if self.profile.flink_is_embedded else None
         self._check_ports()
         if self.profile.store_is_embedded:
             self._up_postgres()
-        if self.profile.flink_is_embedded:
-            self._up_flink()
+        if java is not None:
+            self._up_flink(java)
         return self.states()
 
     def _up_postgres(self) -> None:
@@ -61,8 +62,7 @@ class EmbeddedStack:
         for database in {connection.database, *STORE_DATABASES}:
             ensure_database(connection, database)
 
-    def _up_flink(self) -> None:
-        java = find_java()
+    def _up_flink(self, java: Java) -> None:
         jars = ensure_flink(self.profile.jar_cache, self.profile.maven_repository, self.progress)
         flink = EmbeddedFlink(self.settings, jars, java)
         flink.write_config()

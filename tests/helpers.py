@@ -1,0 +1,42 @@
+"""Test helpers shared by unit and integration tests."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SHARED_CACHE = Path("~/.cache/warehouse").expanduser()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_profile(project: Path, **target: Any) -> Path:
+    """A profiles.yml with one target `test`: the embedded stack on free ports, the shared jar cache."""
+    embedded = {
+        "postgres_port": free_port(), "rest_port": free_port(), "gateway_port": free_port(),
+        "rpc_port": free_port(), **target.pop("embedded", {}),
+    }
+    profile = {"jar_cache": str(SHARED_CACHE), "embedded": embedded, "checkpoint_interval": "2s", **target}
+    path = project / "profiles.yml"
+    path.write_text(yaml.safe_dump({"target": "test", "targets": {"test": profile}}))
+    return path
+
+
+def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.25) -> Any:
+    """Poll until `check()` returns a truthy value; return it, or fail with the last value seen."""
+    deadline = time.monotonic() + timeout
+    value = check()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = check()
+    assert value, f"condition not met within {timeout}s (last value: {value!r})"
+    return value

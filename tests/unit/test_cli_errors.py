@@ -1,0 +1,60 @@
+"""Errors a user hits before any service runs: one line, naming the key / port / tool, exit code 2."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from warehouse.cli import cli
+
+
+def run(project: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--project-dir", str(project), *args], env=env)
+    return result.exit_code, result.output
+
+
+def error_line(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, output
+    return lines[0]
+
+
+def test_wrong_profile_key(tmp_path: Path) -> None:
+    (tmp_path / "profiles.yml").write_text("targets:\n  dev:\n    flink: {gateway_url: 'http://x', rest_ur: 'http://y'}\n")
+    code, output = run(tmp_path, "doctor")
+    assert code == 2
+    assert "targets.dev.flink.rest_ur" in error_line(output)
+
+
+def test_missing_java(project: Path, tmp_path: Path) -> None:
+    code, output = run(project, "up", env={"JAVA_HOME": str(tmp_path / "no-jdk")})
+    assert code == 2
+    line = error_line(output)
+    assert "JAVA_HOME" in line and "no bin/java" in line
+
+
+def test_port_already_taken(project: Path) -> None:
+    profile = yaml.safe_load((project / "profiles.yml").read_text())
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        profile["targets"]["test"]["embedded"]["postgres_port"] = port
+        (project / "profiles.yml").write_text(yaml.safe_dump(profile))
+        code, output = run(project, "up")
+    assert code == 2
+    line = error_line(output)
+    assert f"port {port} (PostgreSQL) is already in use" in line
+    assert "embedded.postgres_port" in line
+
+
+@pytest.mark.parametrize("command", ["doctor"])
+def test_unreachable_services_fail_doctor_with_fixes(project: Path, command: str) -> None:
+    code, output = run(project, command)
+    assert code == 1
+    assert "FAIL postgres" in output and "warehouse up" in output
+    assert "FAIL jobmanager" in output and "FAIL sql-gateway" in output

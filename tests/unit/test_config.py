@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from warehouse.config import load_settings
+from warehouse.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "profiles.yml").write_text(text)
+    return tmp_path
+
+
+def test_defaults_without_profiles_file(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, environ={})
+    assert settings.target == "dev"
+    assert settings.profile.store_is_embedded and settings.profile.flink_is_embedded
+    assert settings.profile.store_connection().port == 54329
+    assert settings.profile.flink_endpoints().gateway_url == "http://127.0.0.1:18083"
+    assert settings.profile.home == tmp_path.resolve() / ".warehouse"
+
+
+def test_remote_target_uses_given_endpoints(tmp_path: Path) -> None:
+    write(tmp_path, """
+target: prod
+targets:
+  prod:
+    store: {host: db.internal, port: 5433, database: dw, user: etl, password: s3cret}
+    flink: {gateway_url: "http://gw:8083", rest_url: "http://jm:8081"}
+""")
+    profile = load_settings(tmp_path, environ={}).profile
+    assert profile.store_connection().host == "db.internal"
+    assert profile.store_connection().password.get_secret_value() == "s3cret"
+    assert profile.flink_endpoints().rest_url == "http://jm:8081"
+    assert not profile.store_is_embedded
+
+
+def test_unknown_key_is_named_on_one_line(tmp_path: Path) -> None:
+    write(tmp_path, "targets:\n  dev:\n    store: {host: x, prot: 5432}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path, environ={})
+    message = str(caught.value)
+    assert "targets.dev.store.prot" in message
+    assert "profiles.yml" in message
+    assert "\n" not in message
+
+
+def test_wrong_value_is_named(tmp_path: Path) -> None:
+    write(tmp_path, "targets:\n  dev:\n    checkpoint_interval: soon\n")
+    with pytest.raises(ConfigError, match="targets.dev.checkpoint_interval"):
+        load_settings(tmp_path, environ={})
+
+
+def test_embedded_is_the_only_string_for_store(tmp_path: Path) -> None:
+    write(tmp_path, "targets:\n  dev:\n    store: local\n")
+    with pytest.raises(ConfigError, match="targets.dev.store"):
+        load_settings(tmp_path, environ={})
+
+
+def test_environment_overrides_a_nested_key(tmp_path: Path) -> None:
+    environ = {"WAREHOUSE__EMBEDDED__REST_PORT": "28081", "WAREHOUSE__PARALLELISM": "2"}
+    profile = load_settings(tmp_path, environ=environ).profile
+    assert profile.embedded.rest_port == 28081
+    assert profile.parallelism == 2
+
+
+def test_environment_override_of_unknown_key_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="targets.dev.embedded.rest_prot"):
+        load_settings(tmp_path, environ={"WAREHOUSE__EMBEDDED__REST_PROT": "1"})
+
+
+def test_env_var_function_and_target_selection(tmp_path: Path) -> None:
+    write(tmp_path, """
+targets:
+  dev: {}
+  ci:
+    store: {host: "{{ env_var('DB_HOST') }}", password: "{{ env_var('DB_PASS', 'none') }}"}
+""")
+    settings = load_settings(tmp_path, environ={"WAREHOUSE_TARGET": "ci", "DB_HOST": "pg"})
+    assert settings.target == "ci"
+    assert settings.profile.store_connection().host == "pg"
+    assert settings.profile.store_connection().password.get_secret_value() == "none"
+
+
+def test_missing_env_var_says_which(tmp_path: Path) -> None:
+    write(tmp_path, "targets:\n  dev:\n    store: {host: \"{{ env_var('NOPE') }}\"}\n")
+    with pytest.raises(ConfigError, match="NOPE"):
+        load_settings(tmp_path, environ={})
+
+
+def test_unknown_target_lists_known_ones(tmp_path: Path) -> None:
+    write(tmp_path, "targets:\n  dev: {}\n  prod: {}\n")
+    with pytest.raises(ConfigError, match="dev, prod"):
+        load_settings(tmp_path, target="stage", environ={})
+
+
+def test_local_state_paths_become_file_uris(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, environ={})
+    assert settings.uri(".warehouse/savepoints") == (tmp_path.resolve() / ".warehouse/savepoints").as_uri()
+    assert settings.uri("s3://bucket/sp") == "s3://bucket/sp"
