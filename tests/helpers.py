@@ -22,8 +22,11 @@ def free_port() -> int:
 def write_profile(project: Path, **target: Any) -> Path:
     """A profiles.yml with one target `test`: the embedded stack on free ports, the shared jar cache."""
     embedded = {
-        "postgres_port": free_port(), "rest_port": free_port(), "gateway_port": free_port(),
-        "rpc_port": free_port(), **target.pop("embedded", {}),
+        "postgres_port": free_port(),
+        "rest_port": free_port(),
+        "gateway_port": free_port(),
+        "rpc_port": free_port(),
+        **target.pop("embedded", {}),
     }
     profile = {"jar_cache": str(SHARED_CACHE), "embedded": embedded, "checkpoint_interval": "2s", **target}
     path = project / "profiles.yml"

@@ -23,11 +23,20 @@ class WarehouseGroup(click.Group):
 
 
 @click.group(cls=WarehouseGroup)
-@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=".",
-              show_default=True, help="The project folder (holds dbt_project.yml and profiles.yml).")
+@click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="The project folder (holds dbt_project.yml and profiles.yml).",
+)
 @click.option("--target", "-t", default=None, help="Target in profiles.yml (default: its `target:` key).")
-@click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder holding profiles.yml (default: the project folder).")
+@click.option(
+    "--profiles-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder holding profiles.yml (default: the project folder).",
+)
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path, target: str | None, profiles_dir: Path | None) -> None:
     """A dbt-style streaming warehouse: ODS -> DWD -> DWS -> ADS as continuous Flink jobs."""
@@ -67,6 +76,15 @@ def doctor(context: Context) -> None:
     click.echo(f"{len(checks) - len(failed)} ok, {len(failed)} failed")
     if failed:
         sys.exit(1)
+
+
+@cli.command()
+@click.pass_obj
+def smoke(context: Context) -> None:
+    """Run the smallest live pipeline (CDC -> Flink -> JDBC) and show it following changes."""
+    if not context.smoke():
+        sys.exit(1)
+    click.echo("smoke pipeline OK")
 
 
 def main() -> None:

@@ -10,8 +10,10 @@ from pathlib import Path
 from warehouse.config import Settings, load_settings
 from warehouse.doctor import Check, run_checks
 from warehouse.embedded.stack import ComponentState, EmbeddedStack
+from warehouse.engine import Engine
 from warehouse.gateway import GatewayClient
 from warehouse.jobmanager import JobManagerClient
+from warehouse.smoke import run_smoke
 
 Progress = Callable[[str], None]
 
@@ -46,6 +48,12 @@ class Context:
     def jobmanager(self) -> JobManagerClient:
         return JobManagerClient(self.settings.profile.flink_endpoints().rest_url)
 
+    @cached_property
+    def engine(self) -> Engine:
+        profile = self.settings.profile
+        savepoints = self.settings.uri(profile.savepoint_dir)
+        return Engine(self.gateway, self.jobmanager, profile.store_connection(), savepoints)
+
     # ---- the stack ------------------------------------------------------------------------------
     def up(self) -> list[ComponentState]:
         return EmbeddedStack(self.settings, self.progress).up()
@@ -58,3 +66,6 @@ class Context:
 
     def doctor(self) -> list[Check]:
         return run_checks(self.settings)
+
+    def smoke(self) -> bool:
+        return run_smoke(self.engine, self.progress)

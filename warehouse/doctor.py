@@ -56,7 +56,9 @@ def _jars(settings: Settings) -> list[Check]:
         if not path.exists():
             results.append(Check(f"jar {name}", False, f"not cached at {path}", "run `warehouse up` (downloads it)"))
         elif name in expected and sha256_of(path) != expected[name]:
-            results.append(Check(f"jar {name}", False, f"checksum mismatch at {path}", f"delete {path}; `warehouse up`"))
+            results.append(
+                Check(f"jar {name}", False, f"checksum mismatch at {path}", f"delete {path}; `warehouse up`")
+            )
         else:
             results.append(Check(f"jar {name}", True, str(path)))
     return results
@@ -96,12 +98,24 @@ def _postgres(settings: Settings) -> list[Check]:
     free = int(max_slots[0]) - int(used[0])
     return [
         Check("postgres", True, f"PostgreSQL {version[0]} at {store.host}:{store.port}/{store.database}"),
-        Check("wal_level", wal_level[0] == "logical", f"wal_level={wal_level[0]}",
-              "set wal_level=logical in postgresql.conf and restart the server"),
-        Check("replication slots", free >= MIN_SLOTS, f"{free} of {max_slots[0]} free",
-              f"raise max_replication_slots (needs at least {MIN_SLOTS} free) or drop unused slots"),
-        Check("idle warehouse slots", not idle, ", ".join(idle) or "none",
-              "idle slots pin WAL: `warehouse run` drops slots of removed models; or drop them by hand"),
+        Check(
+            "wal_level",
+            wal_level[0] == "logical",
+            f"wal_level={wal_level[0]}",
+            "set wal_level=logical in postgresql.conf and restart the server",
+        ),
+        Check(
+            "replication slots",
+            free >= MIN_SLOTS,
+            f"{free} of {max_slots[0]} free",
+            f"raise max_replication_slots (needs at least {MIN_SLOTS} free) or drop unused slots",
+        ),
+        Check(
+            "idle warehouse slots",
+            not idle,
+            ", ".join(idle) or "none",
+            "idle slots pin WAL: `warehouse run` drops slots of removed models; or drop them by hand",
+        ),
     ]
 
 
@@ -113,10 +127,18 @@ def _jobmanager(settings: Settings) -> list[Check]:
     version = str(overview.get("flink-version", "?"))
     return [
         Check("jobmanager", True, f"Flink {version}, {overview.get('jobs-running', 0)} job(s) running"),
-        Check("flink version", version == FLINK_VERSION, version,
-              f"the connectors are pinned for Flink {FLINK_VERSION}; use a cluster of that version"),
-        Check("taskmanagers", taskmanagers > 0, f"{taskmanagers} registered, {free} free slot(s)",
-              "start a TaskManager (`warehouse up` restarts the embedded one)"),
+        Check(
+            "flink version",
+            version == FLINK_VERSION,
+            version,
+            f"the connectors are pinned for Flink {FLINK_VERSION}; use a cluster of that version",
+        ),
+        Check(
+            "taskmanagers",
+            taskmanagers > 0,
+            f"{taskmanagers} registered, {free} free slot(s)",
+            "start a TaskManager (`warehouse up` restarts the embedded one)",
+        ),
     ]
 
 

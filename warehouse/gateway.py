@@ -6,6 +6,7 @@ session cluster and a production one.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -76,10 +77,8 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(FlinkError):  # already expired or closed
             self.http.delete(f"{API}/sessions/{self.handle}")
-        except FlinkError:
-            pass  # already expired or closed
 
     def heartbeat(self) -> None:
         self.http.post(f"{API}/sessions/{self.handle}/heartbeat")
@@ -114,16 +113,12 @@ class Session:
                 time.sleep(0.2)
 
     def cancel_operation(self, operation: str) -> None:
-        try:
+        with contextlib.suppress(FlinkError):
             self.http.post(f"{API}/sessions/{self.handle}/operations/{operation}/cancel")
-        except FlinkError:
-            pass
 
     def close_operation(self, operation: str) -> None:
-        try:
+        with contextlib.suppress(FlinkError):
             self.http.delete(f"{API}/sessions/{self.handle}/operations/{operation}/close")
-        except FlinkError:
-            pass
 
     def _collect(self, operation: str, max_rows: int, timeout: float) -> StatementResult:
         result = StatementResult(complete=False)

@@ -42,7 +42,9 @@ class JsonHttp:
             raise FlinkError(f"{self.service} answered {exc.code} to {method} {path}: {_flink_message(exc)}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise ServiceUnavailable(f"cannot reach {self.service} at {self.base_url}: {reason}", hint=self.hint) from None
+            raise ServiceUnavailable(
+                f"cannot reach {self.service} at {self.base_url}: {reason}", hint=self.hint
+            ) from None
         return json.loads(payload) if payload else {}
 
 

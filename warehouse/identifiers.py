@@ -29,3 +29,8 @@ def require_safe(name: str, what: str) -> str:
             hint="rename it: the JDBC connector writes identifiers unquoted",
         )
     return name
+
+
+def flink_string(value: str) -> str:
+    """A Flink SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"

@@ -101,6 +101,9 @@ def _savepoint_location(job_id: str, operation: dict[str, Any]) -> str:
 
 def _summary(job: dict[str, Any]) -> JobSummary:
     return JobSummary(
-        job_id=job["jid"], name=job["name"], state=job["state"],
-        start_time_ms=int(job["start-time"]), duration_ms=int(job["duration"]),
+        job_id=job["jid"],
+        name=job["name"],
+        state=job["state"],
+        start_time_ms=int(job["start-time"]),
+        duration_ms=int(job["duration"]),
     )

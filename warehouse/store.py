@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -19,9 +21,14 @@ def connect(store: StoreConnection, database: str | None = None, **kwargs: Any) 
     dbname = database or store.database
     try:
         return psycopg.connect(
-            host=store.host, port=store.port, dbname=dbname, user=store.user,
-            password=store.password.get_secret_value() or None, connect_timeout=10,
-            autocommit=kwargs.pop("autocommit", True), **kwargs,
+            host=store.host,
+            port=store.port,
+            dbname=dbname,
+            user=store.user,
+            password=store.password.get_secret_value() or None,
+            connect_timeout=10,
+            autocommit=kwargs.pop("autocommit", True),
+            **kwargs,
         )
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -49,7 +56,28 @@ def warehouse_slots(conn: psycopg.Connection[Any]) -> list[tuple[str, bool]]:
     return [(str(name), bool(active)) for name, active in rows]
 
 
-def drop_slot(conn: psycopg.Connection[Any], name: str) -> None:
-    conn.execute(
-        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = %s", [name]
+def drop_slots(store: StoreConnection, names: Sequence[str] | None = None, wait: float = 30.0) -> int:
+    """Drop the named slots (default: every warehouse slot), once inactive; return how many were dropped.
+
+    A logical slot can only be dropped from the database it was created in.
+    """
+    with connect(store) as conn:
+        slots = _slot_databases(conn, names, wait)
+    for database, slot in slots:
+        with connect(store, database=database) as conn:
+            conn.execute("SELECT pg_drop_replication_slot(%s)", [slot])
+    return len(slots)
+
+
+def _slot_databases(conn: psycopg.Connection[Any], names: Sequence[str] | None, wait: float) -> list[tuple[str, str]]:
+    query = (
+        "SELECT database, slot_name, active FROM pg_replication_slots "
+        "WHERE starts_with(slot_name, %s) AND (%s::text[] IS NULL OR slot_name = ANY(%s::text[]))"
     )
+    params = [SLOT_PREFIX, names, names]
+    deadline = time.monotonic() + wait
+    rows = conn.execute(query, params).fetchall()
+    while any(active for _, _, active in rows) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        rows = conn.execute(query, params).fetchall()
+    return [(str(database), str(slot)) for database, slot, _ in rows]

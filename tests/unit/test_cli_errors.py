@@ -24,7 +24,9 @@ def error_line(output: str) -> str:
 
 
 def test_wrong_profile_key(tmp_path: Path) -> None:
-    (tmp_path / "profiles.yml").write_text("targets:\n  dev:\n    flink: {gateway_url: 'http://x', rest_ur: 'http://y'}\n")
+    (tmp_path / "profiles.yml").write_text(
+        "targets:\n  dev:\n    flink: {gateway_url: 'http://x', rest_ur: 'http://y'}\n"
+    )
     code, output = run(tmp_path, "doctor")
     assert code == 2
     assert "targets.dev.flink.rest_ur" in error_line(output)

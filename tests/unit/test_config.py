@@ -23,13 +23,16 @@ def test_defaults_without_profiles_file(tmp_path: Path) -> None:
 
 
 def test_remote_target_uses_given_endpoints(tmp_path: Path) -> None:
-    write(tmp_path, """
+    write(
+        tmp_path,
+        """
 target: prod
 targets:
   prod:
     store: {host: db.internal, port: 5433, database: dw, user: etl, password: s3cret}
     flink: {gateway_url: "http://gw:8083", rest_url: "http://jm:8081"}
-""")
+""",
+    )
     profile = load_settings(tmp_path, environ={}).profile
     assert profile.store_connection().host == "db.internal"
     assert profile.store_connection().password.get_secret_value() == "s3cret"
@@ -49,13 +52,13 @@ def test_unknown_key_is_named_on_one_line(tmp_path: Path) -> None:
 
 def test_wrong_value_is_named(tmp_path: Path) -> None:
     write(tmp_path, "targets:\n  dev:\n    checkpoint_interval: soon\n")
-    with pytest.raises(ConfigError, match="targets.dev.checkpoint_interval"):
+    with pytest.raises(ConfigError, match=r"targets\.dev\.checkpoint_interval"):
         load_settings(tmp_path, environ={})
 
 
 def test_embedded_is_the_only_string_for_store(tmp_path: Path) -> None:
     write(tmp_path, "targets:\n  dev:\n    store: local\n")
-    with pytest.raises(ConfigError, match="targets.dev.store"):
+    with pytest.raises(ConfigError, match=r"targets\.dev\.store"):
         load_settings(tmp_path, environ={})
 
 
@@ -67,17 +70,20 @@ def test_environment_overrides_a_nested_key(tmp_path: Path) -> None:
 
 
 def test_environment_override_of_unknown_key_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="targets.dev.embedded.rest_prot"):
+    with pytest.raises(ConfigError, match=r"targets\.dev\.embedded\.rest_prot"):
         load_settings(tmp_path, environ={"WAREHOUSE__EMBEDDED__REST_PROT": "1"})
 
 
 def test_env_var_function_and_target_selection(tmp_path: Path) -> None:
-    write(tmp_path, """
+    write(
+        tmp_path,
+        """
 targets:
   dev: {}
   ci:
     store: {host: "{{ env_var('DB_HOST') }}", password: "{{ env_var('DB_PASS', 'none') }}"}
-""")
+""",
+    )
     settings = load_settings(tmp_path, environ={"WAREHOUSE_TARGET": "ci", "DB_HOST": "pg"})
     assert settings.target == "ci"
     assert settings.profile.store_connection().host == "pg"

@@ -35,7 +35,9 @@ def test_root_cause_takes_the_deepest_cause_without_frames() -> None:
 
 def test_result_page_parsing() -> None:
     payload = {
-        "resultType": "PAYLOAD", "jobID": "abc", "nextResultUri": "/v2/next",
+        "resultType": "PAYLOAD",
+        "jobID": "abc",
+        "nextResultUri": "/v2/next",
         "results": {
             "columns": [{"name": "id", "logicalType": {"type": "INTEGER", "nullable": False}}],
             "data": [{"kind": "INSERT", "fields": [1]}, {"kind": "UPDATE_BEFORE", "fields": [1]}],

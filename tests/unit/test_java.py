@@ -25,7 +25,7 @@ def test_bad_java_home_is_named(tmp_path: Path) -> None:
 def test_unsupported_version_is_refused(tmp_path: Path) -> None:
     fake = tmp_path / "bin" / "java"
     fake.parent.mkdir()
-    fake.write_text('#!/bin/sh\necho \'openjdk version "8.0.1"\' >&2\n')
+    fake.write_text("#!/bin/sh\necho 'openjdk version \"8.0.1\"' >&2\n")
     fake.chmod(0o755)
     with pytest.raises(StackError, match="Java 8"):
         find_java({"JAVA_HOME": str(tmp_path), "PATH": ""})

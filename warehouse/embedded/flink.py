@@ -18,22 +18,28 @@ from warehouse.embedded.java import Java
 from warehouse.embedded.processes import environment, pid_path, start_detached
 from warehouse.errors import StackError
 
-JVM_OPENS = (
-    "--add-exports=java.base/sun.net.util=ALL-UNNAMED --add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED "
-    "--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED "
-    "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED "
-    "--add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED "
-    "--add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED "
-    "--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED "
-    "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED "
-    "--add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED "
-    "--add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED "
-    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED "
-    "--add-opens=java.base/java.text=ALL-UNNAMED --add-opens=java.base/java.time=ALL-UNNAMED "
-    "--add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED "
-    "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED "
-    "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED"
-).split()
+JVM_OPENS = [
+    "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
+    "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+    "--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED",
+    "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
+    "--add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED",
+    "--add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED",
+    "--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED",
+    "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+    "--add-opens=java.base/java.net=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+    "--add-opens=java.base/java.text=ALL-UNNAMED",
+    "--add-opens=java.base/java.time=ALL-UNNAMED",
+    "--add-opens=java.base/java.util=ALL-UNNAMED",
+    "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+    "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+    "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED",
+]
 
 ENTRY_POINTS = {
     "jobmanager": "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
@@ -134,7 +140,8 @@ class EmbeddedFlink:
         if component != "sql-gateway":
             command += ["--configDir", str(self.conf_dir), *dynamic_properties]
         env = environment(
-            FLINK_CONF_DIR=str(self.conf_dir), FLINK_PLUGINS_DIR=str(self.root / "plugins"),
+            FLINK_CONF_DIR=str(self.conf_dir),
+            FLINK_PLUGINS_DIR=str(self.root / "plugins"),
             FLINK_LOG_DIR=str(self.log(component).parent),
         )
         return start_detached(command, env=env, log=self.log(f"{component}.out"), pid_file=self.pid_file(component))
@@ -149,7 +156,12 @@ class EmbeddedFlink:
     def _bash_java_utils(self, component: str) -> list[str]:
         """Flink's own memory calculation, as `bin/jobmanager.sh` and `bin/taskmanager.sh` use it."""
         classpath = f"{self.jars.bash_java_utils}:{self.jars.classpath}"
-        command = [str(self.java.executable), "-classpath", classpath, "org.apache.flink.runtime.util.bash.BashJavaUtils"]
+        command = [
+            str(self.java.executable),
+            "-classpath",
+            classpath,
+            "org.apache.flink.runtime.util.bash.BashJavaUtils",
+        ]
         command += [MEMORY_QUERIES[component], "--configDir", str(self.conf_dir)]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         marker = "BASH_JAVA_UTILS_EXEC_RESULT:"

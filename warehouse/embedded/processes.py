@@ -24,8 +24,12 @@ def start_detached(command: Sequence[str], *, env: Mapping[str, str], log: Path,
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            list(command), env=dict(env), stdout=sink, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            list(command),
+            env=dict(env),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     record(process.pid, pid_file)
     return process.pid

@@ -5,7 +5,6 @@ With a remote profile both are no-ops: the rest of the product only ever sees en
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from warehouse.embedded.processes import pid_path, port_open, port_owner, runnin
 from warehouse.errors import FlinkError, ServiceUnavailable, StackError
 from warehouse.gateway import GatewayClient
 from warehouse.jobmanager import JobManagerClient
-from warehouse.store import connect, drop_slot, ensure_database, warehouse_slots
+from warehouse.store import drop_slots, ensure_database
 
 Progress = Callable[[str], None]
 FLINK_COMPONENTS = ("jobmanager", "taskmanager", "sql-gateway")
@@ -96,7 +95,10 @@ class EmbeddedStack:
         if self.profile.store_is_embedded and self.postgres.pid() is None:
             wanted.append(("postgres_port", "PostgreSQL", embedded.postgres_port))
         if self.profile.flink_is_embedded:
-            flink_ports = [("rpc_port", "JobManager RPC", embedded.rpc_port), ("rest_port", "Flink REST", embedded.rest_port)]
+            flink_ports = [
+                ("rpc_port", "JobManager RPC", embedded.rpc_port),
+                ("rest_port", "Flink REST", embedded.rest_port),
+            ]
             if running(self._pid_file("jobmanager")) is None:
                 wanted += flink_ports
             if running(self._pid_file("sql-gateway")) is None:
@@ -125,16 +127,7 @@ class EmbeddedStack:
 
     def _drop_slots(self) -> int:
         """Slots outlive their jobs; left behind they pin WAL forever."""
-        connection = self.profile.store_connection()
-        with connect(connection) as conn:
-            deadline = time.monotonic() + 30
-            slots = warehouse_slots(conn)
-            while any(active for _, active in slots) and time.monotonic() < deadline:
-                time.sleep(0.5)
-                slots = warehouse_slots(conn)
-            for name, _ in slots:
-                drop_slot(conn, name)
-            return len(slots)
+        return drop_slots(self.profile.store_connection())
 
     # ---- state ----------------------------------------------------------------------------------
     def states(self) -> list[ComponentState]:

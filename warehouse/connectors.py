@@ -1,0 +1,95 @@
+"""Flink DDL for the connectors the warehouse uses: postgres-cdc (binlog side), JDBC (sink and lookup side)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from warehouse.config import StoreConnection
+from warehouse.identifiers import flink, flink_string
+from warehouse.store import jdbc_url
+
+
+@dataclass(frozen=True)
+class FlinkColumn:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class LookupCache:
+    """`none`, `lru` (partial cache) or `all` (every row loaded up front, reloaded every `ttl`)."""
+
+    mode: str = "none"
+    max_rows: int = 10_000
+    ttl: str = "10min"
+    cache_missing: bool = False
+
+
+def table_ddl(
+    name: str,
+    columns: Sequence[FlinkColumn],
+    primary_key: Sequence[str],
+    options: dict[str, str],
+    extra: Sequence[str] = (),
+) -> str:
+    lines = [f"  {flink(c.name)} {c.type}" for c in columns] + [f"  {line}" for line in extra]
+    if primary_key:
+        lines.append(f"  PRIMARY KEY ({', '.join(flink(k) for k in primary_key)}) NOT ENFORCED")
+    with_clause = ",\n".join(f"  {flink_string(k)} = {flink_string(v)}" for k, v in options.items())
+    return f"CREATE TEMPORARY TABLE {flink(name)} (\n" + ",\n".join(lines) + f"\n) WITH (\n{with_clause}\n)"
+
+
+def cdc_options(
+    store: StoreConnection, database: str, schema: str, table: str, slot: str, publication: str
+) -> dict[str, str]:
+    """postgres-cdc over pgoutput, reading a pre-created publication (see FIELD_NOTES: publications)."""
+    return {
+        "connector": "postgres-cdc",
+        "hostname": store.host,
+        "port": str(store.port),
+        "username": store.user,
+        "password": store.password.get_secret_value(),
+        "database-name": database,
+        "schema-name": schema,
+        "table-name": table,
+        "slot.name": slot,
+        "decoding.plugin.name": "pgoutput",
+        "debezium.publication.name": publication,
+        "debezium.publication.autocreate.mode": "disabled",
+        "scan.incremental.snapshot.enabled": "true",
+        "heartbeat.interval.ms": "10000",
+    }
+
+
+def jdbc_sink_options(store: StoreConnection, database: str, qualified_table: str) -> dict[str, str]:
+    return {
+        **_jdbc(store, database, qualified_table),
+        "sink.buffer-flush.max-rows": "2000",
+        "sink.buffer-flush.interval": "200ms",
+        "sink.max-retries": "5",
+    }
+
+
+def jdbc_lookup_options(
+    store: StoreConnection, database: str, qualified_table: str, cache: LookupCache
+) -> dict[str, str]:
+    options = _jdbc(store, database, qualified_table)
+    if cache.mode == "lru":
+        options |= {
+            "lookup.cache": "PARTIAL",
+            "lookup.partial-cache.max-rows": str(cache.max_rows),
+            "lookup.partial-cache.expire-after-write": cache.ttl,
+            "lookup.partial-cache.cache-missing-key": str(cache.cache_missing).lower(),
+        }
+    return options
+
+
+def _jdbc(store: StoreConnection, database: str, qualified_table: str) -> dict[str, str]:
+    return {
+        "connector": "jdbc",
+        "url": jdbc_url(store, database),
+        "table-name": qualified_table,
+        "username": store.user,
+        "password": store.password.get_secret_value(),
+    }
