@@ -9,6 +9,7 @@ import click
 
 from warehouse.context import Context
 from warehouse.errors import WarehouseError
+from warehouse.runner import Action
 
 
 class WarehouseGroup(click.Group):
@@ -85,6 +86,108 @@ def smoke(context: Context) -> None:
     if not context.smoke():
         sys.exit(1)
     click.echo("smoke pipeline OK")
+
+
+SELECT_OPTION = click.option("--select", "-s", default=None, help="dbt node selection (e.g. dwd_orders+, tag:x).")
+
+
+def _print_actions(actions: list[Action]) -> None:
+    for action in actions:
+        detail = f"  {action.detail}" if action.detail else ""
+        click.echo(f"{action.model:<24} {action.action:<10} {action.job_id or '-':<34}{detail}")
+    if not actions:
+        click.echo("nothing to do")
+
+
+@cli.command(name="compile")
+@SELECT_OPTION
+@click.pass_obj
+def compile_(context: Context, select: str | None) -> None:
+    """Render models to Flink SQL jobs (DDL + statement set) under target/warehouse/."""
+    for plan, path in context.compile(select):
+        streams = ", ".join(s.name for s in plan.streams)
+        click.echo(f"{plan.model.name:<24} {path.relative_to(context.project_dir)}  streams: {streams}")
+
+
+@cli.command()
+@SELECT_OPTION
+@click.option("--full-refresh", is_flag=True, help="Drop and rebuild the selected tables and their dependants.")
+@click.pass_obj
+def run(context: Context, select: str | None, full_refresh: bool) -> None:
+    """Create/evolve the catalog tables and start or upgrade each model's continuous job. Idempotent."""
+    _print_actions(context.run(select, full_refresh))
+
+
+@cli.command()
+@SELECT_OPTION
+@click.pass_obj
+def stop(context: Context, select: str | None) -> None:
+    """Stop the selected models' jobs with a savepoint (downstream first)."""
+    _print_actions(context.stop(select))
+
+
+@cli.command()
+@SELECT_OPTION
+@click.pass_obj
+def resume(context: Context, select: str | None) -> None:
+    """Restart stopped jobs from their savepoints (upstream first)."""
+    _print_actions(context.resume(select))
+
+
+@cli.command()
+@click.pass_obj
+def status(context: Context) -> None:
+    """Per model: job id, state, uptime, records in/out, last checkpoint, input lag."""
+    rows = context.status()
+    click.echo(f"{'model':<22} {'state':<10} {'uptime':>8} {'in':>9} {'out':>9} {'checkpoint':>11} {'lag':>9}  job")
+    for row in rows:
+        click.echo(
+            f"{row.model:<22} {row.state:<10} {_seconds(row.uptime_s):>8} {_count(row.records_in):>9} "
+            f"{_count(row.records_out):>9} {_seconds(row.checkpoint_age_s, ' ago'):>11} {_bytes(row.lag_bytes):>9}  "
+            f"{row.job_id or '-'}"
+        )
+    if not rows:
+        click.echo("no models have run yet: `warehouse run`")
+
+
+@cli.command()
+@click.pass_obj
+def catalog(context: Context) -> None:
+    """List the catalog's tables: orientation, binlog, primary key, rows."""
+    click.echo(f"{'table':<26} {'orientation':<11} {'binlog':<10} {'primary key':<20} {'rows':>8}  model")
+    for entry in context.catalog():
+        rows = str(entry.rows) if entry.exists else "(missing)"
+        key = ",".join(entry.primary_key)
+        click.echo(f"{entry.table:<26} {entry.orientation:<11} {entry.binlog:<10} {key:<20} {rows:>8}  {entry.model}")
+
+
+@cli.command()
+@click.option("--orders", default=20_000, show_default=True, help="Orders to generate (plus payments, updates, deletes).")
+@click.option("--rate", default=2_000.0, show_default=True, help="Changes per second fed to the OLTP tables (0 = full speed).")
+@click.option("--seed", default=42, show_default=True, help="Seed of the generator (same seed, same workload).")
+@click.pass_obj
+def demo(context: Context, orders: int, rate: float, seed: int) -> None:
+    """The e-commerce demo: fresh OLTP tables in `shop`, every layer's job started, live load, ADS shown live."""
+    fed = context.demo(orders, rate or None, seed)
+    click.echo(f"fed {fed:,} changes; the jobs keep running: `warehouse status`, `warehouse catalog`")
+
+
+def _seconds(value: float | None, suffix: str = "") -> str:
+    if value is None:
+        return "-"
+    if value < 120:
+        return f"{value:.0f}s{suffix}"
+    return f"{value / 60:.0f}m{suffix}" if value < 7200 else f"{value / 3600:.1f}h{suffix}"
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _bytes(value: int | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value / 1024:.0f} kB" if value < 1 << 20 else f"{value / (1 << 20):.1f} MB"
 
 
 def main() -> None:

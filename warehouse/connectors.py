@@ -27,7 +27,7 @@ class LookupCache:
 
 
 def table_ddl(
-    name: str,
+    name: str | tuple[str, ...],
     columns: Sequence[FlinkColumn],
     primary_key: Sequence[str],
     options: dict[str, str],
@@ -37,7 +37,8 @@ def table_ddl(
     if primary_key:
         lines.append(f"  PRIMARY KEY ({', '.join(flink(k) for k in primary_key)}) NOT ENFORCED")
     with_clause = ",\n".join(f"  {flink_string(k)} = {flink_string(v)}" for k, v in options.items())
-    return f"CREATE TEMPORARY TABLE {flink(name)} (\n" + ",\n".join(lines) + f"\n) WITH (\n{with_clause}\n)"
+    parts = (name,) if isinstance(name, str) else name
+    return f"CREATE TEMPORARY TABLE {flink(*parts)} (\n" + ",\n".join(lines) + f"\n) WITH (\n{with_clause}\n)"
 
 
 def cdc_options(

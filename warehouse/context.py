@@ -7,13 +7,21 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
+from warehouse.catalog import Catalog, CatalogEntry
+from warehouse.compiler import Compiler, JobPlan
 from warehouse.config import Settings, load_settings
+from warehouse.demo.generator import DemoConfig
+from warehouse.demo.live import feed, prepare_shop, show_top_shops
 from warehouse.doctor import Check, run_checks
 from warehouse.embedded.stack import ComponentState, EmbeddedStack
 from warehouse.engine import Engine
 from warehouse.gateway import GatewayClient
 from warehouse.jobmanager import JobManagerClient
+from warehouse.project import DbtProject
+from warehouse.registry import Registry
+from warehouse.runner import Action, Runner
 from warehouse.smoke import run_smoke
+from warehouse.status import ModelStatus, collect
 
 Progress = Callable[[str], None]
 
@@ -36,6 +44,7 @@ class Context:
         self.profiles_dir = profiles_dir
         self.progress = progress
 
+    # ---- wiring ---------------------------------------------------------------------------------
     @cached_property
     def settings(self) -> Settings:
         return load_settings(self.project_dir, self.target, self.profiles_dir)
@@ -54,6 +63,21 @@ class Context:
         savepoints = self.settings.uri(profile.savepoint_dir)
         return Engine(self.gateway, self.jobmanager, profile.store_connection(), savepoints)
 
+    @cached_property
+    def project(self) -> DbtProject:
+        return DbtProject(self.settings)
+
+    @cached_property
+    def runner(self) -> Runner:
+        store = self.settings.profile.store_connection()
+        compiler = Compiler(self.project, store)
+        return Runner(self.project, compiler, Catalog(store), self.engine, Registry(store), self.progress)
+
+    def refresh(self) -> None:
+        """Forget the parsed project (after model files changed)."""
+        for name in ("project", "runner"):
+            self.__dict__.pop(name, None)
+
     # ---- the stack ------------------------------------------------------------------------------
     def up(self) -> list[ComponentState]:
         return EmbeddedStack(self.settings, self.progress).up()
@@ -69,3 +93,41 @@ class Context:
 
     def smoke(self) -> bool:
         return run_smoke(self.engine, self.progress)
+
+    # ---- models ---------------------------------------------------------------------------------
+    def compile(self, selector: str | None = None) -> list[tuple[JobPlan, Path]]:
+        """Render every selected model to its Flink job script under target/warehouse/."""
+        plans = self.runner.plans(self.project.select(selector))
+        folder = self.project_dir / "target" / "warehouse"
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for plan in plans:
+            path = folder / f"{plan.model.name}.sql"
+            path.write_text(plan.script())
+            written.append((plan, path))
+        return written
+
+    def run(self, selector: str | None = None, full_refresh: bool = False) -> list[Action]:
+        return self.runner.run(selector, full_refresh)
+
+    def stop(self, selector: str | None = None) -> list[Action]:
+        return self.runner.stop(selector)
+
+    def resume(self, selector: str | None = None) -> list[Action]:
+        return self.runner.resume(selector)
+
+    def status(self) -> list[ModelStatus]:
+        return collect(self.runner.registry.all(), self.jobmanager, self.settings.profile.store_connection())
+
+    def demo(self, orders: int = 20_000, rate: float | None = 2_000, seed: int = 42) -> int:
+        """Fresh OLTP tables, every job (re)started on them, then the load generator; returns changes fed."""
+        store = self.settings.profile.store_connection()
+        prepare_shop(store)
+        self.run(full_refresh=True)
+        fed = feed(store, DemoConfig(seed=seed, n_orders=orders), rate, self.progress)
+        show_top_shops(store, self.progress)
+        return fed
+
+    def catalog(self) -> list[CatalogEntry]:
+        models = [self.project.models[uid] for uid in self.project.select(None)]
+        return self.runner.catalog.entries(models)

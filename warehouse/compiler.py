@@ -1,0 +1,284 @@
+"""From a model's compiled SQL to one Flink job: tables, streams, sinks, slots.
+
+Every table a job touches is declared in a session-local in-memory catalog named after the store
+database, so dbt's rendered relation `"warehouse"."ods"."ods_orders"` (backticked) is a valid Flink
+name: catalog `warehouse`, database `ods`, table `ods_orders`.
+
+- stream side (`ref()` / `source()`): a postgres-cdc table over the upstream table's binlog, with its
+  own replication slot and publication, and a `proc_time` column when the model uses it;
+- lookup side (`lookup()`): a JDBC table with the requested cache; `cache='all'` becomes a regular join
+  with the dimension's binlog, so every dimension row is held in Flink state;
+- sinks: one JDBC upsert table per stream declaring only that stream's columns, so a stream never
+  overwrites another stream's columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from warehouse.catalog import stream_application_name
+from warehouse.config import StoreConnection
+from warehouse.connectors import (
+    FlinkColumn,
+    LookupCache,
+    cdc_options,
+    jdbc_lookup_options,
+    jdbc_sink_options,
+    table_ddl,
+)
+from warehouse.engine import JobSpec
+from warehouse.errors import WarehouseError
+from warehouse.flinksql import FlinkSqlSyntaxError, backtick_identifiers, output_columns, table_references
+from warehouse.identifiers import flink, flink_string
+from warehouse.model_config import Watermark
+from warehouse.project import DbtProject, Model, ModelError, Table
+from warehouse.types import flink_type
+
+STREAM_MARKER = re.compile(r"/\* warehouse:stream (\w+) \*/")
+LOOKUP_SUFFIX = "__lookup"
+PROC_TIME = "proc_time"
+MAX_SLOT_NAME = 63
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    sql: str
+    columns: list[str]
+    line: int
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A replication slot (and its publication, same name) reading one table's binlog."""
+
+    name: str
+    database: str
+    schema: str
+    table: str
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    model: Model
+    streams: list[Stream]
+    ddl: list[str]
+    inserts: list[str]
+    slots: list[Slot]
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        return _digest([*self.ddl, *self.inserts, *sorted(self.settings.items())])
+
+    @property
+    def query_fingerprint(self) -> str:
+        """Changes only when the queries change: the part of a job that decides its state."""
+        return _digest(self.inserts)
+
+    def spec(self) -> JobSpec:
+        return JobSpec(self.model.name, self.ddl, self.inserts, [s.name for s in self.slots], self.settings)
+
+    def script(self) -> str:
+        """The whole job as one Flink SQL script (for `target/` and reviews)."""
+        body = "\n".join(f"  {insert};" for insert in self.inserts)
+        return ";\n\n".join(self.ddl) + f";\n\nEXECUTE STATEMENT SET BEGIN\n{body}\nEND;\n"
+
+
+class Compiler:
+    def __init__(self, project: DbtProject, store: StoreConnection) -> None:
+        self.project = project
+        self.store = store
+
+    def plan(self, model: Model, compiled_sql: str) -> JobPlan:
+        streams = self._streams(model, backtick_identifiers(compiled_sql))
+        _lint_streams(model, streams)
+        builder = _JobBuilder(self, model)
+        inserts = [builder.insert(stream) for stream in streams]
+        settings = {"parallelism.default": str(model.settings.parallelism)} if model.settings.parallelism else {}
+        return JobPlan(model, streams, builder.ddl(), inserts, builder.slots, settings)
+
+    def _streams(self, model: Model, sql: str) -> list[Stream]:
+        if model.materialized != "partial_update":
+            return [self._stream(model, "main", sql.rstrip().rstrip(";"), 1)]
+        parts = STREAM_MARKER.split(sql)
+        if parts[0].strip():
+            raise ModelError("SQL before the first stream() of a partial_update model", where=model.path,
+                             hint="start every SELECT with {{ stream('name') }}")
+        if len(parts) < 3:
+            raise ModelError("a partial_update model needs at least one {{ stream('name') }}", where=model.path)
+        streams, names = [], set()
+        for name, body in zip(parts[1::2], parts[2::2], strict=True):
+            if name in names:
+                raise ModelError(f"stream '{name}' is defined twice", where=model.path)
+            names.add(name)
+            body = body[1:] if body.startswith("\n") else body
+            streams.append(self._stream(model, name, body.rstrip().rstrip(";"), _line_of(model, name) + 1))
+        return streams
+
+    def _stream(self, model: Model, name: str, sql: str, line: int) -> Stream:
+        schemas = self._schemas(sql)
+        try:
+            columns = output_columns(sql, schemas)
+        except FlinkSqlSyntaxError as exc:
+            raise ModelError(exc.message, where=f"{model.path}:{line + exc.line - 1}") from None
+        except WarehouseError as exc:
+            raise ModelError(f"stream '{name}': {exc.message}", where=f"{model.path}:{line}") from None
+        return Stream(name, _resolve_lookup_all(sql, model), columns, line)
+
+    def _schemas(self, sql: str) -> dict[str, list[str]]:
+        schemas = {}
+        for ref in table_references(sql):
+            table = self.find_table(ref.catalog, ref.database, ref.name)
+            if table is not None:
+                columns = [*table.column_names(), PROC_TIME]
+                schemas[ref.name] = columns
+                schemas[f"{ref.catalog}.{ref.database}.{ref.name}"] = columns
+        return schemas
+
+    def find_table(self, catalog: str | None, database: str | None, name: str) -> Table | None:
+        base = name.removesuffix(LOOKUP_SUFFIX + "_all").removesuffix(LOOKUP_SUFFIX)
+        candidates = [*(m.table for m in self.project.models.values()), *self.project.sources.values()]
+        for table in candidates:
+            if table.name == base and table.schema == database and table.database == catalog:
+                return table
+        return None
+
+
+class _JobBuilder:
+    """Collects the DDL of one job while its INSERTs are built."""
+
+    def __init__(self, compiler: Compiler, model: Model) -> None:
+        self.compiler = compiler
+        self.model = model
+        self.catalogs: dict[str, set[str]] = {}
+        self.tables: dict[str, str] = {}
+        self.slots: list[Slot] = []
+
+    def insert(self, stream: Stream) -> str:
+        for ref in table_references(stream.sql):
+            self._declare_read(ref.catalog, ref.database, ref.name, ref.temporal, stream)
+        sink = self._declare_sink(stream)
+        columns = ", ".join(flink(c) for c in stream.columns)
+        return f"INSERT INTO {sink} ({columns})\n{stream.sql}"
+
+    def ddl(self) -> list[str]:
+        statements = [f"CREATE CATALOG {flink(c)} WITH ('type' = 'generic_in_memory')" for c in self.catalogs]
+        statements += [f"CREATE DATABASE IF NOT EXISTS {flink(c, d)}" for c, dbs in self.catalogs.items() for d in sorted(dbs)]
+        return statements + list(self.tables.values())
+
+    def _declare_read(self, catalog: str | None, database: str | None, name: str, temporal: bool, stream: Stream) -> None:
+        table = self.compiler.find_table(catalog, database, name)
+        if table is None or catalog is None or database is None:
+            raise ModelError(
+                f"stream '{stream.name}' reads {'.'.join(p for p in (catalog, database, name) if p)}, "
+                "which is not a ref(), source() or lookup() of this project",
+                where=f"{self.model.path}:{stream.line}",
+                hint="read tables through {{ ref('model') }}, {{ source('src', 'table') }} or {{ lookup('model') }}",
+            )
+        if name.endswith(LOOKUP_SUFFIX) and temporal:
+            self._declare_lookup(table, name)
+        else:
+            self._declare_binlog_reader(table, uses_proc_time=PROC_TIME in stream.sql)
+
+    def _declare_binlog_reader(self, table: Table, uses_proc_time: bool) -> None:
+        key = f"{table.database}.{table.schema}.{table.name}"
+        if key in self.tables:
+            return
+        slot = Slot(_slot_name(self.model.name, table), table.database, table.schema, table.name)
+        self.slots.append(slot)
+        extra = [f"{flink(PROC_TIME)} AS PROCTIME()"] if uses_proc_time else []
+        watermark = self._watermark_of(table)
+        if watermark:
+            extra.append(f"WATERMARK FOR {flink(watermark.column)} AS {flink(watermark.column)} - INTERVAL {_interval(watermark.delay)}")
+        options = cdc_options(self.compiler.store, table.database, table.schema, table.name, slot.name, slot.name)
+        self._add_table(table, table.name, options, extra)
+
+    def _declare_lookup(self, table: Table, name: str) -> None:
+        cache = self.model.lookups.get(table.name, LookupCache())
+        options = jdbc_lookup_options(self.compiler.store, table.database, table.qualified, cache)
+        self._add_table(table, name, options, [])
+
+    def _declare_sink(self, stream: Stream) -> str:
+        table = self.model.table
+        suffix = f"__{stream.name}" if self.model.materialized == "partial_update" else "__sink"
+        types = {c.name: c for c in table.columns}
+        columns = [FlinkColumn(name, flink_type(types[name].data_type)) for name in stream.columns]
+        options = jdbc_sink_options(self.compiler.store, table.database, table.qualified)
+        if self.model.materialized == "partial_update":
+            options["url"] += f"?ApplicationName={stream_application_name(table.name, stream.name)}"
+        name = table.name + suffix
+        self._register(table.database, table.schema)
+        self.tables[f"sink:{name}"] = table_ddl((table.database, table.schema, name), columns, table.primary_key, options)
+        return flink(table.database, table.schema, name)
+
+    def _add_table(self, table: Table, name: str, options: dict[str, str], extra: list[str]) -> None:
+        columns = [FlinkColumn(c.name, flink_type(c.data_type)) for c in table.columns]
+        self._register(table.database, table.schema)
+        key = f"{table.database}.{table.schema}.{name}"
+        self.tables[key] = table_ddl((table.database, table.schema, name), columns, table.primary_key, options, extra)
+
+    def _register(self, catalog: str, database: str) -> None:
+        self.catalogs.setdefault(catalog, set()).add(database)
+
+    def _watermark_of(self, table: Table) -> Watermark | None:
+        upstream = self.compiler.project.models.get(table.unique_id)
+        return upstream.settings.watermark if upstream else None
+
+
+def _lint_streams(model: Model, streams: list[Stream]) -> None:
+    table = model.table
+    declared = set(table.column_names())
+    owner: dict[str, str] = {}
+    for stream in streams:
+        where = f"{model.path}:{stream.line}"
+        missing_key = [k for k in table.primary_key if k not in stream.columns]
+        if missing_key:
+            raise ModelError(f"[WH001] stream '{stream.name}' does not write primary key column(s) {missing_key}",
+                             where=where, hint="every stream must select the full primary key")
+        unknown = [c for c in stream.columns if c not in declared]
+        if unknown:
+            raise ModelError(f"[WH003] stream '{stream.name}' writes column(s) {unknown} not declared in the schema yml",
+                             where=where, hint=f"declare them under models: - name: {model.name} columns:")
+        for column in stream.columns:
+            if column in table.primary_key:
+                continue
+            if column in owner:
+                raise ModelError(
+                    f"[WH002] column '{column}' is written by streams '{owner[column]}' and '{stream.name}'",
+                    where=where, hint="each column of a partial_update table belongs to exactly one stream",
+                )
+            owner[column] = stream.name
+
+
+def _resolve_lookup_all(sql: str, model: Model) -> str:
+    """`cache='all'`: join the dimension's binlog instead (every row in state); drop FOR SYSTEM_TIME AS OF."""
+    pattern = re.compile(r"(`[^`]+`\.`[^`]+`\.`[^`]+)__lookup_all`\s+FOR\s+SYSTEM_TIME\s+AS\s+OF\s+[\w`.]+", re.I)
+    return pattern.sub(lambda m: m.group(1) + "`", sql)
+
+
+def _slot_name(model: str, table: Table) -> str:
+    name = re.sub(r"[^a-z0-9_]", "_", f"wh_{model}__{table.name}".lower())
+    if len(name) <= MAX_SLOT_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: MAX_SLOT_NAME - 9]}_{digest}"
+
+
+def _line_of(model: Model, stream: str) -> int:
+    """The line of `{{ stream('name') }}` in the model file (1-based)."""
+    for number, line in enumerate(model.raw_code.splitlines(), start=1):
+        if re.search(r"stream\(\s*['\"]" + re.escape(stream) + r"['\"]\s*\)", line):
+            return number
+    return 1
+
+
+def _interval(delay: str) -> str:
+    amount, unit = delay.split()
+    return f"{flink_string(amount)} {unit.rstrip('S')}"
+
+
+def _digest(parts: list[object]) -> str:
+    return hashlib.sha256("\n".join(map(str, parts)).encode()).hexdigest()[:16]

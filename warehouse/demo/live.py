@@ -1,0 +1,85 @@
+"""`warehouse demo`: the e-commerce warehouse, live.
+
+Creates the OLTP tables in database `shop`, starts every model's job on them, then feeds orders,
+payments (some before their order), status updates, price corrections and deletes at a given rate,
+printing the busiest shops from the ADS serving table as they change.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+from warehouse.config import StoreConnection
+from warehouse.demo.generator import DemoConfig, Op, generate
+from warehouse.demo.loader import apply
+from warehouse.demo.schema import SHOP_DATABASE, create_shop_schema
+from warehouse.errors import WarehouseError
+from warehouse.store import connect
+
+Progress = Callable[[str], None]
+TOP_SHOPS = (
+    "SELECT shop_id, total_orders, paid_orders, total_gmv, paid_gmv FROM ads.ads_shop_metrics "
+    "ORDER BY total_gmv DESC, shop_id LIMIT 5"
+)
+
+
+def prepare_shop(store: StoreConnection) -> None:
+    """Fresh OLTP tables (the demo owns database `shop`)."""
+    with connect(store, database=SHOP_DATABASE) as conn:
+        create_shop_schema(conn)
+
+
+def feed(store: StoreConnection, config: DemoConfig, rate: float | None, say: Progress) -> int:
+    """Load products, wait until the ODS layer has them (the DWD lookup needs them), then the order stream."""
+    ops = generate(config)
+    products = [op for op in ops if op.table == "product_catalog"]
+    with connect(store, database=SHOP_DATABASE) as shop, connect(store) as warehouse:
+        apply(shop, products)
+        _await_products(warehouse, len(products), say)
+        say(f"feeding {len(ops) - len(products):,} changes at {rate or 'full speed'} ops/s")
+        applied = apply(shop, _orders(ops), rate=rate, progress=_reporter(warehouse, say))
+    return applied + len(products)
+
+
+def show_top_shops(store: StoreConnection, say: Progress) -> None:
+    with connect(store) as conn:
+        _print_top(conn, say)
+
+
+def _orders(ops: list[Op]) -> list[Op]:
+    return [op for op in ops if op.table != "product_catalog"]
+
+
+def _await_products(conn: psycopg.Connection[Any], expected: int, say: Progress, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = conn.execute("SELECT count(*) FROM ods.ods_product_catalog").fetchone()
+        if row and row[0] >= expected:
+            say(f"ODS has all {expected} products")
+            return
+        time.sleep(0.5)
+    raise WarehouseError(
+        "the ODS layer did not receive the products within 2 minutes", hint="check `warehouse status`"
+    )
+
+
+def _reporter(conn: psycopg.Connection[Any], say: Progress) -> Progress:
+    last = [0.0]
+
+    def report(message: str) -> None:
+        say(message)
+        if time.monotonic() - last[0] >= 3:
+            last[0] = time.monotonic()
+            _print_top(conn, say)
+
+    return report
+
+
+def _print_top(conn: psycopg.Connection[Any], say: Progress) -> None:
+    rows = conn.execute(TOP_SHOPS).fetchall()
+    say("top shops (ads.ads_shop_metrics): " + "  ".join(
+        f"#{shop} {orders} orders, GMV {gmv}" for shop, orders, _, gmv, _ in rows) if rows else "ADS is still empty")

@@ -1,0 +1,259 @@
+"""The project engine: dbt-core parses the project, resolves refs, selects and renders models.
+
+Nothing here re-implements dbt: the manifest (models, sources, columns, configs, the DAG) and the
+compiled SQL come from dbt's public `dbtRunner`; this module turns them into the warehouse's view.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from warehouse import dbt_adapter
+from warehouse.config import Settings
+from warehouse.connectors import LookupCache
+from warehouse.errors import ConfigError, WarehouseError
+from warehouse.model_config import MATERIALIZATIONS, TableSettings, table_settings
+
+LOOKUP_META = "warehouse_lookup__"
+
+
+class ModelError(WarehouseError):
+    """A model does not compile or breaks a rule; `where` names its file (and line when known)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    data_type: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the catalog: a model's table in the warehouse, or an OLTP source table."""
+
+    unique_id: str
+    database: str
+    schema: str
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    description: str = ""
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+
+@dataclass(frozen=True)
+class Model:
+    table: Table
+    path: str
+    materialized: str
+    settings: TableSettings
+    depends_on: tuple[str, ...]
+    lookups: dict[str, LookupCache] = field(default_factory=dict)
+    raw_code: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def unique_id(self) -> str:
+        return self.table.unique_id
+
+
+class DbtProject:
+    """One dbt project (the warehouse project folder), parsed once per instance."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.project_dir = settings.project_dir
+        if not (self.project_dir / "dbt_project.yml").exists():
+            raise ConfigError(
+                f"no dbt_project.yml in {self.project_dir}",
+                hint="run inside the project folder or pass --project-dir",
+            )
+
+    # ---- dbt invocation -------------------------------------------------------------------------
+    @cached_property
+    def manifest(self) -> Any:
+        return self._invoke(["parse"])
+
+    def compile(self, unique_ids: list[str]) -> dict[str, str]:
+        """Compiled (rendered) SQL of the given models."""
+        if not unique_ids:
+            return {}
+        names = [self.models[uid].name for uid in unique_ids]
+        results = self._invoke(["compile", "--no-populate-cache", "--no-introspect", "-s", *names], manifest=True)
+        return {r.node.unique_id: r.node.compiled_code for r in results.results if r.node.unique_id in unique_ids}
+
+    def select(self, selector: str | None) -> list[str]:
+        """Model ids matching a dbt selector (all models when None), in DAG order."""
+        if not selector:
+            return self.ordered(list(self.models))
+        args = ["ls", "--resource-type", "model", "--output", "json", "--output-keys", "unique_id", "-s", selector]
+        lines = self._invoke(args, manifest=True)
+        return self.ordered([json.loads(line)["unique_id"] for line in lines])
+
+    def _invoke(self, args: list[str], manifest: bool = False) -> Any:
+        from dbt.cli.main import dbtRunner
+
+        _register_adapter()
+        profiles_dir = self._write_dbt_profile()
+        common = ["--project-dir", str(self.project_dir), "--profiles-dir", str(profiles_dir), "--log-level", "none"]
+        common += ["--log-path", str(self.settings.home / "dbt" / "logs"), "--no-use-colors"]
+        runner = dbtRunner(manifest=self.manifest) if manifest else dbtRunner()
+        result = runner.invoke([args[0], *common, *args[1:]])
+        if not result.success:
+            raise _model_error(result.exception, self.project_dir)
+        return result.result
+
+    def _write_dbt_profile(self) -> Path:
+        store = self.settings.profile.store_connection()
+        output = {
+            "type": dbt_adapter.ADAPTER_TYPE, "host": store.host, "port": store.port, "user": store.user,
+            "password": "{{ env_var('WAREHOUSE_STORE_PASSWORD', '') }}", "dbname": store.database,
+            "schema": "public", "threads": 4,
+        }
+        profile = {self._profile_name(): {"target": "warehouse", "outputs": {"warehouse": output}}}
+        folder = self.settings.home / "dbt"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "profiles.yml").write_text(yaml.safe_dump(profile))
+        os.environ["WAREHOUSE_STORE_PASSWORD"] = store.password.get_secret_value()
+        return folder
+
+    def _profile_name(self) -> str:
+        project = yaml.safe_load((self.project_dir / "dbt_project.yml").read_text()) or {}
+        return str(project.get("profile") or project.get("name") or "warehouse")
+
+    # ---- the warehouse's view of the manifest --------------------------------------------------
+    @cached_property
+    def models(self) -> dict[str, Model]:
+        nodes = self.manifest.nodes.values()
+        return {node.unique_id: _model(node) for node in nodes if node.resource_type == "model"}
+
+    @cached_property
+    def sources(self) -> dict[str, Table]:
+        return {uid: _source(source) for uid, source in self.manifest.sources.items()}
+
+    def table(self, unique_id: str) -> Table:
+        if unique_id in self.models:
+            return self.models[unique_id].table
+        return self.sources[unique_id]
+
+    def ordered(self, unique_ids: list[str]) -> list[str]:
+        """Topological order (upstream first), stable by name."""
+        wanted, done, order = set(unique_ids), set[str](), list[str]()
+
+        def visit(uid: str) -> None:
+            if uid in done or uid not in self.models:
+                return
+            done.add(uid)
+            for upstream in sorted(self.models[uid].depends_on):
+                visit(upstream)
+            if uid in wanted:
+                order.append(uid)
+
+        for uid in sorted(unique_ids, key=lambda u: self.models[u].name if u in self.models else u):
+            visit(uid)
+        return order
+
+    def downstream(self, unique_ids: list[str]) -> list[str]:
+        """The given models and every model that depends on them, in DAG order."""
+        found = set(unique_ids)
+        changed = True
+        while changed:
+            extra = {uid for uid, m in self.models.items() if uid not in found and found & set(m.depends_on)}
+            found |= extra
+            changed = bool(extra)
+        return self.ordered(list(found))
+
+
+def _register_adapter() -> None:
+    """dbt imports adapters as `dbt.adapters.<type>`; ours lives inside the warehouse package."""
+    sys.modules.setdefault(f"dbt.adapters.{dbt_adapter.ADAPTER_TYPE}", dbt_adapter)
+
+
+def _model(node: Any) -> Model:
+    where = node.original_file_path
+    materialized = node.config.materialized
+    if materialized not in MATERIALIZATIONS:
+        raise ModelError(
+            f"materialized='{materialized}' is not a streaming materialization",
+            where=where, hint=f"use one of {', '.join(MATERIALIZATIONS)}",
+        )
+    settings = table_settings(dict(node.config._extra), where)
+    columns = tuple(_columns(node.columns, where))
+    _check_primary_key(settings.primary_key, columns, where)
+    table = Table(
+        node.unique_id, node.database, node.schema, node.alias or node.name, columns,
+        tuple(settings.primary_key), node.description or "",
+    )
+    lookups = _lookups(node.config.meta or {})
+    depends = tuple(uid for uid in node.depends_on.nodes if uid.startswith(("model.", "source.")))
+    return Model(table, where, materialized, settings, depends, lookups, node.raw_code)
+
+
+def _source(source: Any) -> Table:
+    where = f"{source.original_file_path} (source {source.source_name}.{source.name})"
+    primary_key = (source.meta or {}).get("primary_key") or (source.source_meta or {}).get("primary_key")
+    columns = tuple(_columns(source.columns, where))
+    if not primary_key:
+        raise ModelError(
+            "source table has no primary key", where=where,
+            hint="add `meta: {primary_key: [col, ...]}` to the source table in its yml",
+        )
+    _check_primary_key(list(primary_key), columns, where)
+    name = source.identifier or source.name
+    return Table(source.unique_id, source.database, source.schema, name, columns, tuple(primary_key), source.description)
+
+
+def _columns(columns: dict[str, Any], where: str) -> list[Column]:
+    if not columns:
+        raise ModelError(
+            "no columns declared", where=where,
+            hint="declare every column with its data_type in the schema yml (the catalog creates the table from it)",
+        )
+    found = []
+    for name, info in columns.items():
+        if not info.data_type:
+            raise ModelError(f"column '{name}' has no data_type", where=where, hint="add `data_type: <postgres type>`")
+        found.append(Column(name, info.data_type, info.description or ""))
+    return found
+
+
+def _check_primary_key(primary_key: list[str], columns: tuple[Column, ...], where: str) -> None:
+    missing = [key for key in primary_key if key not in {c.name for c in columns}]
+    if missing:
+        raise ModelError(f"primary key column(s) {missing} are not declared columns", where=where)
+
+
+def _lookups(meta: dict[str, Any]) -> dict[str, LookupCache]:
+    return {key[len(LOOKUP_META) :]: LookupCache(**value) for key, value in meta.items() if key.startswith(LOOKUP_META)}
+
+
+def _model_error(exception: BaseException | None, project_dir: Path) -> WarehouseError:
+    if isinstance(exception, WarehouseError):
+        return exception
+    text = str(exception or "dbt failed").strip()
+    path = re.search(r"\(([^()]+\.(?:sql|yml|yaml))\)", text)
+    line = re.search(r"line (\d+)", text)
+    where = None
+    if path:
+        where = path.group(1) + (f":{line.group(1)}" if line else "")
+    message = " ".join(part.strip() for part in text.splitlines()[1:] if part.strip()) or text
+    return ModelError(message, where=where, hint="fix the model (see the message); `warehouse compile` re-checks")
