@@ -151,8 +151,11 @@ class Catalog:
                     pg(table.schema, table.name, column.name), sql.Literal(column.description or None)
                 )
             )
-        conn.execute(sql.SQL("ALTER TABLE {} SET (fillfactor = {})").format(
-            target, sql.Literal(FILLFACTOR[settings.orientation])))
+        conn.execute(
+            sql.SQL("ALTER TABLE {} SET (fillfactor = {})").format(
+                target, sql.Literal(FILLFACTOR[settings.orientation])
+            )
+        )
         _set_binlog(conn, table, settings.binlog.enabled)
         conn.execute(
             sql.SQL(
@@ -161,8 +164,15 @@ class Catalog:
                 "model = EXCLUDED.model, orientation = EXCLUDED.orientation, binlog = EXCLUDED.binlog, "
                 "binlog_retention = EXCLUDED.binlog_retention, primary_key = EXCLUDED.primary_key, updated_at = now()"
             ).format(pg(REGISTRY_SCHEMA, "tables")),
-            [table.schema, table.name, model.path, settings.orientation, settings.binlog.enabled,
-             settings.binlog.retention, list(table.primary_key)],
+            [
+                table.schema,
+                table.name,
+                model.path,
+                settings.orientation,
+                settings.binlog.enabled,
+                settings.binlog.retention,
+                list(table.primary_key),
+            ],
         )
 
 
@@ -257,8 +267,11 @@ def _stream_branch(table: Table, stream: str, columns: list[str], streams: dict[
     return sql.SQL(
         "  IF caller = {} AND ({}) THEN\n    UPDATE {} SET {} WHERE {};\n    RETURN NULL;\n  END IF;"
     ).format(
-        sql.Literal(stream_application_name(table.name, stream)), others_hold_values,
-        pg(table.schema, table.name), clear, match_key,
+        sql.Literal(stream_application_name(table.name, stream)),
+        others_hold_values,
+        pg(table.schema, table.name),
+        clear,
+        match_key,
     )
 
 
@@ -276,5 +289,6 @@ def _entry(conn: psycopg.Connection[Any], model: Model) -> CatalogEntry:
         found = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(pg(table.schema, table.name))).fetchone()
         rows = int(found[0]) if found else 0
     binlog = f"on ({model.settings.binlog.retention})" if model.settings.binlog.enabled else "off"
-    return CatalogEntry(table.qualified, model.path, model.settings.orientation, binlog,
-                        list(table.primary_key), rows, exists)
+    return CatalogEntry(
+        table.qualified, model.path, model.settings.orientation, binlog, list(table.primary_key), rows, exists
+    )

@@ -162,8 +162,12 @@ def catalog(context: Context) -> None:
 
 
 @cli.command()
-@click.option("--orders", default=20_000, show_default=True, help="Orders to generate (plus payments, updates, deletes).")
-@click.option("--rate", default=2_000.0, show_default=True, help="Changes per second fed to the OLTP tables (0 = full speed).")
+@click.option(
+    "--orders", default=20_000, show_default=True, help="Orders to generate (plus payments, updates, deletes)."
+)
+@click.option(
+    "--rate", default=2_000.0, show_default=True, help="Changes per second fed to the OLTP tables (0 = full speed)."
+)
 @click.option("--seed", default=42, show_default=True, help="Seed of the generator (same seed, same workload).")
 @click.pass_obj
 def demo(context: Context, orders: int, rate: float, seed: int) -> None:

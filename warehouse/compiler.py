@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from warehouse.catalog import stream_application_name
@@ -105,8 +106,11 @@ class Compiler:
             return [self._stream(model, "main", sql.rstrip().rstrip(";"), 1)]
         parts = STREAM_MARKER.split(sql)
         if parts[0].strip():
-            raise ModelError("SQL before the first stream() of a partial_update model", where=model.path,
-                             hint="start every SELECT with {{ stream('name') }}")
+            raise ModelError(
+                "SQL before the first stream() of a partial_update model",
+                where=model.path,
+                hint="start every SELECT with {{ stream('name') }}",
+            )
         if len(parts) < 3:
             raise ModelError("a partial_update model needs at least one {{ stream('name') }}", where=model.path)
         streams, names = [], set()
@@ -119,11 +123,11 @@ class Compiler:
         return streams
 
     def _stream(self, model: Model, name: str, sql: str, line: int) -> Stream:
-        schemas = self._schemas(sql)
         try:
-            columns = output_columns(sql, schemas)
+            columns = output_columns(sql, self._schemas(sql))
         except FlinkSqlSyntaxError as exc:
-            raise ModelError(exc.message, where=f"{model.path}:{line + exc.line - 1}") from None
+            where = f"{model.path}:{line + exc.line - 1}"
+            raise ModelError(f"syntax error at column {exc.column}: {exc.description}", where=where) from None
         except WarehouseError as exc:
             raise ModelError(f"stream '{name}': {exc.message}", where=f"{model.path}:{line}") from None
         return Stream(name, _resolve_lookup_all(sql, model), columns, line)
@@ -166,10 +170,14 @@ class _JobBuilder:
 
     def ddl(self) -> list[str]:
         statements = [f"CREATE CATALOG {flink(c)} WITH ('type' = 'generic_in_memory')" for c in self.catalogs]
-        statements += [f"CREATE DATABASE IF NOT EXISTS {flink(c, d)}" for c, dbs in self.catalogs.items() for d in sorted(dbs)]
+        statements += [
+            f"CREATE DATABASE IF NOT EXISTS {flink(c, d)}" for c, dbs in self.catalogs.items() for d in sorted(dbs)
+        ]
         return statements + list(self.tables.values())
 
-    def _declare_read(self, catalog: str | None, database: str | None, name: str, temporal: bool, stream: Stream) -> None:
+    def _declare_read(
+        self, catalog: str | None, database: str | None, name: str, temporal: bool, stream: Stream
+    ) -> None:
         table = self.compiler.find_table(catalog, database, name)
         if table is None or catalog is None or database is None:
             raise ModelError(
@@ -192,7 +200,8 @@ class _JobBuilder:
         extra = [f"{flink(PROC_TIME)} AS PROCTIME()"] if uses_proc_time else []
         watermark = self._watermark_of(table)
         if watermark:
-            extra.append(f"WATERMARK FOR {flink(watermark.column)} AS {flink(watermark.column)} - INTERVAL {_interval(watermark.delay)}")
+            column = flink(watermark.column)
+            extra.append(f"WATERMARK FOR {column} AS {column} - INTERVAL {_interval(watermark.delay)}")
         options = cdc_options(self.compiler.store, table.database, table.schema, table.name, slot.name, slot.name)
         self._add_table(table, table.name, options, extra)
 
@@ -211,7 +220,9 @@ class _JobBuilder:
             options["url"] += f"?ApplicationName={stream_application_name(table.name, stream.name)}"
         name = table.name + suffix
         self._register(table.database, table.schema)
-        self.tables[f"sink:{name}"] = table_ddl((table.database, table.schema, name), columns, table.primary_key, options)
+        self.tables[f"sink:{name}"] = table_ddl(
+            (table.database, table.schema, name), columns, table.primary_key, options
+        )
         return flink(table.database, table.schema, name)
 
     def _add_table(self, table: Table, name: str, options: dict[str, str], extra: list[str]) -> None:
@@ -236,19 +247,26 @@ def _lint_streams(model: Model, streams: list[Stream]) -> None:
         where = f"{model.path}:{stream.line}"
         missing_key = [k for k in table.primary_key if k not in stream.columns]
         if missing_key:
-            raise ModelError(f"[WH001] stream '{stream.name}' does not write primary key column(s) {missing_key}",
-                             where=where, hint="every stream must select the full primary key")
+            raise ModelError(
+                f"[WH001] stream '{stream.name}' does not write primary key column(s) {missing_key}",
+                where=where,
+                hint="every stream must select the full primary key",
+            )
         unknown = [c for c in stream.columns if c not in declared]
         if unknown:
-            raise ModelError(f"[WH003] stream '{stream.name}' writes column(s) {unknown} not declared in the schema yml",
-                             where=where, hint=f"declare them under models: - name: {model.name} columns:")
+            raise ModelError(
+                f"[WH003] stream '{stream.name}' writes column(s) {unknown} not declared in the schema yml",
+                where=where,
+                hint=f"declare them under models: - name: {model.name} columns:",
+            )
         for column in stream.columns:
             if column in table.primary_key:
                 continue
             if column in owner:
                 raise ModelError(
                     f"[WH002] column '{column}' is written by streams '{owner[column]}' and '{stream.name}'",
-                    where=where, hint="each column of a partial_update table belongs to exactly one stream",
+                    where=where,
+                    hint="each column of a partial_update table belongs to exactly one stream",
                 )
             owner[column] = stream.name
 
@@ -280,5 +298,5 @@ def _interval(delay: str) -> str:
     return f"{flink_string(amount)} {unit.rstrip('S')}"
 
 
-def _digest(parts: list[object]) -> str:
+def _digest(parts: Sequence[object]) -> str:
     return hashlib.sha256("\n".join(map(str, parts)).encode()).hexdigest()[:16]

@@ -11,7 +11,7 @@ from warehouse.catalog import Catalog, CatalogEntry
 from warehouse.compiler import Compiler, JobPlan
 from warehouse.config import Settings, load_settings
 from warehouse.demo.generator import DemoConfig
-from warehouse.demo.live import feed, prepare_shop, show_top_shops
+from warehouse.demo.live import feed, prepare_shop, settle
 from warehouse.doctor import Check, run_checks
 from warehouse.embedded.stack import ComponentState, EmbeddedStack
 from warehouse.engine import Engine
@@ -125,7 +125,7 @@ class Context:
         prepare_shop(store)
         self.run(full_refresh=True)
         fed = feed(store, DemoConfig(seed=seed, n_orders=orders), rate, self.progress)
-        show_top_shops(store, self.progress)
+        settle(store, self.progress)
         return fed
 
     def catalog(self) -> list[CatalogEntry]:

@@ -526,9 +526,14 @@ def _describe_token(match: re.Match[str]) -> str:
 
 
 def _from_token_error(sql: str, error: TokenError) -> FlinkSqlSyntaxError:
-    # sqlglot gives only the start of a context window that opens 50 characters before the problem.
-    offset = min((error.start or 0) + 50, len(sql)) if error.start else 0
-    return _syntax_error_at(sql, offset, "cannot tokenize the SQL here")
+    # sqlglot only quotes a context window that opens and closes 50 characters around the problem.
+    if error.start:
+        offset = error.start + 50
+    elif error.end is not None and error.end < len(sql) - 1:
+        offset = error.end - 50
+    else:
+        offset = 0
+    return _syntax_error_at(sql, max(0, min(offset, len(sql))), "cannot tokenize the SQL here")
 
 
 # ------------------------------------------------------------------------------------------ table references

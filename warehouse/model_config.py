@@ -62,7 +62,7 @@ def table_settings(extra: dict[str, Any], where: str) -> TableSettings:
     try:
         return TableSettings.model_validate(values)
     except ValidationError as exc:
-        error = exc.errors()[0]
+        error = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         key = ".".join(str(part) for part in error["loc"]) or "config"
         raise ConfigError(
             f"config key '{key}': {error['msg']}",

@@ -125,9 +125,14 @@ class DbtProject:
     def _write_dbt_profile(self) -> Path:
         store = self.settings.profile.store_connection()
         output = {
-            "type": dbt_adapter.ADAPTER_TYPE, "host": store.host, "port": store.port, "user": store.user,
-            "password": "{{ env_var('WAREHOUSE_STORE_PASSWORD', '') }}", "dbname": store.database,
-            "schema": "public", "threads": 4,
+            "type": dbt_adapter.ADAPTER_TYPE,
+            "host": store.host,
+            "port": store.port,
+            "user": store.user,
+            "password": "{{ env_var('WAREHOUSE_STORE_PASSWORD', '') }}",
+            "dbname": store.database,
+            "schema": "public",
+            "threads": 4,
         }
         profile = {self._profile_name(): {"target": "warehouse", "outputs": {"warehouse": output}}}
         folder = self.settings.home / "dbt"
@@ -194,14 +199,20 @@ def _model(node: Any) -> Model:
     if materialized not in MATERIALIZATIONS:
         raise ModelError(
             f"materialized='{materialized}' is not a streaming materialization",
-            where=where, hint=f"use one of {', '.join(MATERIALIZATIONS)}",
+            where=where,
+            hint=f"use one of {', '.join(MATERIALIZATIONS)}",
         )
     settings = table_settings(dict(node.config._extra), where)
     columns = tuple(_columns(node.columns, where))
     _check_primary_key(settings.primary_key, columns, where)
     table = Table(
-        node.unique_id, node.database, node.schema, node.alias or node.name, columns,
-        tuple(settings.primary_key), node.description or "",
+        node.unique_id,
+        node.database,
+        node.schema,
+        node.alias or node.name,
+        columns,
+        tuple(settings.primary_key),
+        node.description or "",
     )
     lookups = _lookups(node.config.meta or {})
     depends = tuple(uid for uid in node.depends_on.nodes if uid.startswith(("model.", "source.")))
@@ -214,18 +225,22 @@ def _source(source: Any) -> Table:
     columns = tuple(_columns(source.columns, where))
     if not primary_key:
         raise ModelError(
-            "source table has no primary key", where=where,
+            "source table has no primary key",
+            where=where,
             hint="add `meta: {primary_key: [col, ...]}` to the source table in its yml",
         )
     _check_primary_key(list(primary_key), columns, where)
     name = source.identifier or source.name
-    return Table(source.unique_id, source.database, source.schema, name, columns, tuple(primary_key), source.description)
+    return Table(
+        source.unique_id, source.database, source.schema, name, columns, tuple(primary_key), source.description
+    )
 
 
 def _columns(columns: dict[str, Any], where: str) -> list[Column]:
     if not columns:
         raise ModelError(
-            "no columns declared", where=where,
+            "no columns declared",
+            where=where,
             hint="declare every column with its data_type in the schema yml (the catalog creates the table from it)",
         )
     found = []

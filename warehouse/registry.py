@@ -31,8 +31,11 @@ class JobRecord:
 
     def job_spec(self) -> JobSpec:
         return JobSpec(
-            name=self.model, ddl=self.spec["ddl"], inserts=self.spec["inserts"],
-            slots=[slot["name"] for slot in self.slots], settings=self.spec.get("settings", {}),
+            name=self.model,
+            ddl=self.spec["ddl"],
+            inserts=self.spec["inserts"],
+            slots=[slot["name"] for slot in self.slots],
+            settings=self.spec.get("settings", {}),
         )
 
 
@@ -72,8 +75,16 @@ class Registry:
                     "job_id = EXCLUDED.job_id, status = EXCLUDED.status, savepoint = EXCLUDED.savepoint, "
                     "slots = EXCLUDED.slots, spec = EXCLUDED.spec, updated_at = now()"
                 ).format(TABLE),
-                [record.model, record.fingerprint, record.query_fingerprint, record.job_id, record.status,
-                 record.savepoint, Jsonb(record.slots), Jsonb(record.spec)],
+                [
+                    record.model,
+                    record.fingerprint,
+                    record.query_fingerprint,
+                    record.job_id,
+                    record.status,
+                    record.savepoint,
+                    Jsonb(record.slots),
+                    Jsonb(record.spec),
+                ],
             )
 
     def delete(self, model: str) -> None:

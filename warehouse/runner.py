@@ -12,6 +12,7 @@ For each selected model, upstream first:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -40,7 +41,12 @@ class Action:
 
 class Runner:
     def __init__(
-        self, project: DbtProject, compiler: Compiler, catalog: Catalog, engine: Engine, registry: Registry,
+        self,
+        project: DbtProject,
+        compiler: Compiler,
+        catalog: Catalog,
+        engine: Engine,
+        registry: Registry,
         progress: Progress,
     ) -> None:
         self.project = project
@@ -113,22 +119,30 @@ class Runner:
 
     def _submit(self, spec: JobSpec, savepoint: str | None) -> str:
         job_id = self.engine.submit(spec, savepoint)
-        try:
+        with contextlib.suppress(FlinkError):  # still starting: reported by `warehouse status`
             self.engine.jobmanager.wait_for_state(job_id, {"RUNNING", "FAILED", "FINISHED"}, timeout=120)
-        except FlinkError:
-            pass
         state = self.engine.jobmanager.state(job_id)
         if state == "FAILED":
             cause = root_cause(self.engine.jobmanager.exceptions(job_id))
-            raise FlinkError(f"job of model {spec.name} failed on start: {cause}", hint="see the model and `warehouse status`")
+            raise FlinkError(
+                f"job of model {spec.name} failed on start: {cause}", hint="see the model and `warehouse status`"
+            )
         return job_id
 
     def _save(self, plan: JobPlan, job_id: str) -> None:
         spec = {"ddl": list(plan.ddl), "inserts": list(plan.inserts), "settings": plan.settings}
-        self.registry.save(JobRecord(
-            plan.model.name, plan.fingerprint, plan.query_fingerprint, job_id, "running", None,
-            [asdict(slot) for slot in plan.slots], spec,
-        ))
+        self.registry.save(
+            JobRecord(
+                plan.model.name,
+                plan.fingerprint,
+                plan.query_fingerprint,
+                job_id,
+                "running",
+                None,
+                [asdict(slot) for slot in plan.slots],
+                spec,
+            )
+        )
 
     # ---- slots and publications -----------------------------------------------------------------
     def _prepare_slots(self, slots: list[Slot]) -> None:
@@ -153,8 +167,9 @@ class Runner:
     def _retire(self, record: JobRecord) -> None:
         """Cancel the job and drop its slots and publications."""
         state = self._state(record)
-        self.engine.remove(record.job_id if state not in ("NONE", "UNKNOWN") else None,
-                           [slot["name"] for slot in record.slots])
+        self.engine.remove(
+            record.job_id if state not in ("NONE", "UNKNOWN") else None, [slot["name"] for slot in record.slots]
+        )
         self._drop_publications(record.slots)
 
     def _remove_missing(self, records: dict[str, JobRecord]) -> list[Action]:

@@ -43,8 +43,15 @@ def _status(record: JobRecord, jobmanager: JobManagerClient, lags: dict[str, int
     records_in, records_out = _records(job)
     age, size = _last_checkpoint(checkpoints)
     return ModelStatus(
-        record.model, record.job_id, str(job["state"]), float(job.get("duration", 0)) / 1000,
-        records_in, records_out, age, size, lag,
+        record.model,
+        record.job_id,
+        str(job["state"]),
+        float(job.get("duration", 0)) / 1000,
+        records_in,
+        records_out,
+        age,
+        size,
+        lag,
     )
 
 

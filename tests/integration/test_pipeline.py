@@ -90,7 +90,9 @@ def test_second_run_restarts_nothing(shop: Context) -> None:
 def test_changing_one_dws_model_upgrades_only_that_job(shop: Context) -> None:
     before = job_ids(shop)
     model = shop.project_dir / "models" / "dws" / "dws_shop_daily.sql"
-    model.write_text(model.read_text().replace("WHERE shop_id IS NOT NULL", "WHERE shop_id IS NOT NULL AND buy_fee >= 0"))
+    model.write_text(
+        model.read_text().replace("WHERE shop_id IS NOT NULL", "WHERE shop_id IS NOT NULL AND buy_fee >= 0")
+    )
     shop.refresh()
     actions = {a.model: a for a in shop.run()}
     assert actions["dws_shop_daily"].action == "rebuilt"

@@ -16,7 +16,7 @@ import pytest
 from tests.helpers import eventually
 from warehouse.connectors import FlinkColumn, cdc_options, jdbc_sink_options, table_ddl
 from warehouse.context import Context
-from warehouse.engine import Engine, JobSpec
+from warehouse.engine import JobSpec
 from warehouse.store import connect
 
 SLOT = "wh_spine_src"
@@ -52,13 +52,6 @@ def spec(stack: Context) -> JobSpec:
     return JobSpec("spine", [source, target, totals], inserts, slots=[SLOT])
 
 
-def engine(stack: Context) -> Engine:
-    profile = stack.settings.profile
-    return Engine(
-        stack.gateway, stack.jobmanager, profile.store_connection(), stack.settings.uri(profile.savepoint_dir)
-    )
-
-
 def in_sync(conn: psycopg.Connection[Any]) -> bool:
     source = conn.execute("SELECT id, name, amount FROM spine_src ORDER BY id").fetchall()
     target = conn.execute("SELECT id, name, amount FROM spine_dst ORDER BY id").fetchall()
@@ -68,7 +61,7 @@ def in_sync(conn: psycopg.Connection[Any]) -> bool:
 
 
 def test_cdc_to_jdbc_follows_changes_and_survives_stop_and_resume(stack: Context, db: Any) -> None:
-    runner = engine(stack)
+    runner = stack.engine
     job_id = runner.submit(spec(stack))
     try:
         eventually(lambda: in_sync(db), timeout=60)  # snapshot phase

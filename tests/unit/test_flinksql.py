@@ -80,7 +80,11 @@ def test_temporal_join_marks_the_lookup_table() -> None:
 
 @pytest.mark.parametrize(
     ("sql", "function", "intervals"),
-    [(TUMBLE, "TUMBLE", ["1 MINUTE"]), (HOP, "HOP", ["1 MINUTE", "5 MINUTE"]), (CUMULATE, "CUMULATE", ["1 MINUTE", "1 DAY"])],
+    [
+        (TUMBLE, "TUMBLE", ["1 MINUTE"]),
+        (HOP, "HOP", ["1 MINUTE", "5 MINUTE"]),
+        (CUMULATE, "CUMULATE", ["1 MINUTE", "1 DAY"]),
+    ],
 )
 def test_window_tvf_arguments(sql: str, function: str, intervals: list[str]) -> None:
     tvf = window_tvf(sql)
@@ -392,7 +396,7 @@ def test_backtick_identifiers_touches_only_double_quoted_names() -> None:
         'FROM "db"."s"."t" FOR SYSTEM_TIME AS OF x."p"'
     )
     assert backtick_identifiers(sql) == (
-        "SELECT `a`, 'say \"hi\"' AS s, -- \"comment\"\n"
+        'SELECT `a`, \'say "hi"\' AS s, -- "comment"\n'
         '  `we"ird`, `with``tick` /* "block" */\n'
         "FROM `db`.`s`.`t` FOR SYSTEM_TIME AS OF x.`p`"
     )
@@ -408,7 +412,7 @@ def test_split_statements_respects_strings_comments_and_statement_sets() -> None
     script = (
         "-- setup\n"
         "SET 'pipeline.name' = 'a;b';\n"
-        'SELECT \';\' AS "x;y" /* ; */ FROM t;;\n'
+        "SELECT ';' AS \"x;y\" /* ; */ FROM t;;\n"
         "EXECUTE STATEMENT SET BEGIN\n"
         "  INSERT INTO a SELECT CASE WHEN x THEN 1 END AS c FROM t;\n"
         "  INSERT INTO b SELECT 'END' AS e FROM t;\n"
@@ -417,7 +421,7 @@ def test_split_statements_respects_strings_comments_and_statement_sets() -> None
     )
     assert split_statements(script) == [
         "-- setup\nSET 'pipeline.name' = 'a;b'",
-        'SELECT \';\' AS "x;y" /* ; */ FROM t',
+        "SELECT ';' AS \"x;y\" /* ; */ FROM t",
         "EXECUTE STATEMENT SET BEGIN\n"
         "  INSERT INTO a SELECT CASE WHEN x THEN 1 END AS c FROM t;\n"
         "  INSERT INTO b SELECT 'END' AS e FROM t;\n"

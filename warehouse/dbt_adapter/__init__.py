@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dbt.adapters.base import AdapterPlugin
-from dbt.adapters.postgres import PostgresAdapter, PostgresCredentials
-from dbt.adapters.postgres.connections import PostgresConnectionManager
+from dbt.adapters.base.plugin import AdapterPlugin
+from dbt.adapters.postgres.connections import PostgresConnectionManager, PostgresCredentials
+from dbt.adapters.postgres.impl import PostgresAdapter
 
 ADAPTER_TYPE = "warehouse"
 INCLUDE_PATH = str(Path(__file__).parent / "include" / "warehouse")

