@@ -64,6 +64,12 @@ class Catalog:
                 "PRIMARY KEY (schema_name, table_name))"
             ).format(pg(REGISTRY_SCHEMA, "tables"))
         )
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (model text, stream text, row_key text, payload text NOT NULL, "
+                "reason text NOT NULL, rejected_at timestamp(3) NOT NULL, PRIMARY KEY (model, stream, row_key))"
+            ).format(pg(REGISTRY_SCHEMA, "rejected_rows"))
+        )
         exists = conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", [PUBLICATION]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE PUBLICATION {}").format(pg(PUBLICATION)))

@@ -9,6 +9,8 @@ import click
 
 from warehouse.context import Context
 from warehouse.errors import WarehouseError
+from warehouse.explore.binlog import METADATA
+from warehouse.explore.output import FORMATS, change_line, json_line, terminal_table, write_batch
 from warehouse.runner import Action
 
 
@@ -139,13 +141,18 @@ def resume(context: Context, select: str | None) -> None:
 def status(context: Context) -> None:
     """Per model: job id, state, uptime, records in/out, last checkpoint, input lag."""
     rows = context.status()
-    click.echo(f"{'model':<22} {'state':<10} {'uptime':>8} {'in':>9} {'out':>9} {'checkpoint':>11} {'lag':>9}  job")
+    click.echo(
+        f"{'model':<22} {'state':<10} {'uptime':>8} {'in':>9} {'out':>9} {'checkpoint':>11} {'slot lag':>9} "
+        f"{'rejected':>8}  job"
+    )
     for row in rows:
         click.echo(
             f"{row.model:<22} {row.state:<10} {_seconds(row.uptime_s):>8} {_count(row.records_in):>9} "
-            f"{_count(row.records_out):>9} {_seconds(row.checkpoint_age_s, ' ago'):>11} {_bytes(row.lag_bytes):>9}  "
-            f"{row.job_id or '-'}"
+            f"{_count(row.records_out):>9} {_seconds(row.checkpoint_age_s, ' ago'):>11} {_bytes(row.lag_bytes):>9} "
+            f"{row.rejected:>8}  {row.job_id or '-'}"
         )
+        if row.problem:
+            click.echo(f"    {row.problem}")
     if not rows:
         click.echo("no models have run yet: `warehouse run`")
 
@@ -174,6 +181,88 @@ def demo(context: Context, orders: int, rate: float, seed: int) -> None:
     """The e-commerce demo: fresh OLTP tables in `shop`, every layer's job started, live load, ADS shown live."""
     fed = context.demo(orders, rate or None, seed)
     click.echo(f"fed {fed:,} changes; the jobs keep running: `warehouse status`, `warehouse catalog`")
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--batch", "mode", flag_value="batch", default=True, help="The table as it is now (default).")
+@click.option("--stream", "mode", flag_value="stream", help="The table's live change stream.")
+@click.option("--columns", "-c", default=None, help="Comma-separated columns (batch).")
+@click.option("--where", "-w", default=None, help='Filter, e.g. "shop_id = 3 AND gmv > 100" (batch).')
+@click.option("--order-by", "-o", multiple=True, help="`column` or `column desc`; repeatable (batch).")
+@click.option(
+    "--limit", "-n", type=int, default=None, help="Rows (batch, default 100 for the terminal) or changes (stream)."
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to a file.")
+@click.option("--snapshot", is_flag=True, help="Stream: the current rows first (as inserts), then the changes.")
+@click.option("--timeout", type=float, default=None, help="Stream: stop after this many seconds.")
+@click.pass_obj
+def explore(
+    context: Context,
+    model: str,
+    mode: str,
+    columns: str | None,
+    where: str | None,
+    order_by: tuple[str, ...],
+    limit: int | None,
+    fmt: str,
+    output: Path | None,
+    snapshot: bool,
+    timeout: float | None,
+) -> None:
+    """Look at any layer: a batch snapshot from the store, or the live change stream (Ctrl-C to stop)."""
+    if mode == "stream":
+        _explore_stream(context, model, snapshot, limit, timeout, fmt)
+        return
+    if limit is None and fmt == "table" and output is None:
+        limit = 100
+    chosen = [c.strip() for c in columns.split(",")] if columns else None
+    table = context.explore_batch(model, chosen, where, list(order_by), limit)
+    write_batch(table, fmt, sys.stdout, sys.stdout.buffer if output is None else None, output)
+
+
+def _explore_stream(
+    context: Context, model: str, snapshot: bool, limit: int | None, timeout: float | None, fmt: str
+) -> None:
+    if fmt not in ("table", "jsonl"):
+        raise click.UsageError("--stream writes `table` (one line per change) or `jsonl`")
+    columns = [*METADATA, *context.table_of(model).column_names()]
+    try:
+        for change in context.explore_stream(model, snapshot, limit, timeout):
+            record = change.record()
+            click.echo(json_line(record) if fmt == "jsonl" else change_line(record, columns))
+    except KeyboardInterrupt:
+        click.echo("stopped (the temporary replication slot is gone with the session)", err=True)
+
+
+@cli.command()
+@click.argument("statement")
+@click.option("--batch", "mode", flag_value="batch", default=True, help="A bounded query over the tables as they are.")
+@click.option("--stream", "mode", flag_value="stream", help="A continuous query over a table's binlog, with row kinds.")
+@click.option("--limit", "-n", type=int, default=1000, show_default=True, help="Stop after this many result rows.")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Stop after this many seconds.")
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
+@click.pass_obj
+def sql(context: Context, statement: str, mode: str, limit: int, timeout: float, fmt: str) -> None:
+    """Ad-hoc Flink SQL through the SQL Gateway; model names resolve to catalog tables. Read-only."""
+    result = context.sql(statement, stream=mode == "stream", limit=limit, timeout=timeout)
+    names = [column.name for column in result.columns]
+    records = [
+        {"op": ROW_KINDS.get(row.kind, row.kind), **dict(zip(names, row.fields, strict=True))} for row in result.rows
+    ]
+    columns = ["op", *names] if mode == "stream" else names
+    if fmt == "jsonl":
+        for record in records:
+            click.echo(json_line({c: record[c] for c in columns}))
+    else:
+        for line in terminal_table(columns, records):
+            click.echo(line)
+    if not result.complete:
+        click.echo(f"(stopped at --limit {limit} rows or --timeout {timeout:.0f}s)", err=True)
+
+
+ROW_KINDS = {"INSERT": "+I", "UPDATE_BEFORE": "-U", "UPDATE_AFTER": "+U", "DELETE": "-D"}
 
 
 def _seconds(value: float | None, suffix: str = "") -> str:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from warehouse.catalog import stream_application_name
+from warehouse.catalog import REGISTRY_SCHEMA, stream_application_name
 from warehouse.config import StoreConnection
 from warehouse.connectors import (
     FlinkColumn,
@@ -41,6 +41,14 @@ STREAM_MARKER = re.compile(r"/\* warehouse:stream (\w+) \*/")
 LOOKUP_SUFFIX = "__lookup"
 PROC_TIME = "proc_time"
 MAX_SLOT_NAME = 63
+REJECTED_COLUMNS = (
+    ("model", "STRING"),
+    ("stream", "STRING"),
+    ("row_key", "STRING"),
+    ("payload", "STRING"),
+    ("reason", "STRING"),
+    ("rejected_at", "TIMESTAMP(3)"),
+)
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,7 @@ class Compiler:
         streams = self._streams(model, backtick_identifiers(compiled_sql))
         _lint_streams(model, streams)
         builder = _JobBuilder(self, model)
-        inserts = [builder.insert(stream) for stream in streams]
+        inserts = [insert for stream in streams for insert in builder.inserts(stream)]
         settings = {"parallelism.default": str(model.settings.parallelism)} if model.settings.parallelism else {}
         return JobPlan(model, streams, builder.ddl(), inserts, builder.slots, settings)
 
@@ -160,20 +168,42 @@ class _JobBuilder:
         self.catalogs: dict[str, set[str]] = {}
         self.tables: dict[str, str] = {}
         self.slots: list[Slot] = []
+        self.views: list[str] = []
 
-    def insert(self, stream: Stream) -> str:
+    def inserts(self, stream: Stream) -> list[str]:
+        """Rows with a complete primary key go to the sink; the others to the rejected-rows table."""
         for ref in table_references(stream.sql):
             self._declare_read(ref.catalog, ref.database, ref.name, ref.temporal, stream)
         sink = self._declare_sink(stream)
+        view = flink(f"wh_stream_{stream.name}")
+        self.views.append(f"CREATE TEMPORARY VIEW {view} AS\n{stream.sql}")
         columns = ", ".join(flink(c) for c in stream.columns)
-        return f"INSERT INTO {sink} ({columns})\n{stream.sql}"
+        key_present = " AND ".join(f"{flink(k)} IS NOT NULL" for k in self.model.table.primary_key)
+        accepted = f"INSERT INTO {sink} ({columns})\nSELECT {columns} FROM {view} WHERE {key_present}"
+        return [accepted, self._reject(stream, view, key_present)]
+
+    def _reject(self, stream: Stream, view: str, key_present: str) -> str:
+        table = self._rejects_table()
+        values = [flink_string(self.model.name), flink_string(stream.name)]
+        values += [_json_object(self.model.table.primary_key), _json_object(stream.columns)]
+        values += [flink_string("primary key column is NULL"), "LOCALTIMESTAMP"]
+        return f"INSERT INTO {table}\nSELECT {', '.join(values)} FROM {view} WHERE NOT ({key_present})"
+
+    def _rejects_table(self) -> str:
+        store, database = self.compiler.store, self.model.table.database
+        name = (database, REGISTRY_SCHEMA, "rejected_rows")
+        self._register(database, REGISTRY_SCHEMA)
+        columns = [FlinkColumn(c, t) for c, t in REJECTED_COLUMNS]
+        options = jdbc_sink_options(store, database, f"{REGISTRY_SCHEMA}.rejected_rows")
+        self.tables["rejects"] = table_ddl(name, columns, ("model", "stream", "row_key"), options)
+        return flink(*name)
 
     def ddl(self) -> list[str]:
         statements = [f"CREATE CATALOG {flink(c)} WITH ('type' = 'generic_in_memory')" for c in self.catalogs]
         statements += [
             f"CREATE DATABASE IF NOT EXISTS {flink(c, d)}" for c, dbs in self.catalogs.items() for d in sorted(dbs)
         ]
-        return statements + list(self.tables.values())
+        return statements + list(self.tables.values()) + self.views
 
     def _declare_read(
         self, catalog: str | None, database: str | None, name: str, temporal: bool, stream: Stream
@@ -237,6 +267,11 @@ class _JobBuilder:
     def _watermark_of(self, table: Table) -> Watermark | None:
         upstream = self.compiler.project.models.get(table.unique_id)
         return upstream.settings.watermark if upstream else None
+
+
+def _json_object(columns: Sequence[str]) -> str:
+    pairs = ", ".join(f"{flink_string(c)} VALUE CAST({flink(c)} AS STRING)" for c in columns)
+    return f"JSON_OBJECT({pairs})"
 
 
 def _lint_streams(model: Model, streams: list[Stream]) -> None:

@@ -86,6 +86,11 @@ def jdbc_lookup_options(
     return options
 
 
+def jdbc_scan_options(store: StoreConnection, database: str, qualified_table: str) -> dict[str, str]:
+    """A bounded read of the whole table (batch queries)."""
+    return {**_jdbc(store, database, qualified_table), "scan.fetch-size": "5000"}
+
+
 def _jdbc(store: StoreConnection, database: str, qualified_table: str) -> dict[str, str]:
     return {
         "connector": "jdbc",

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 
+import pyarrow as pa
+
 from warehouse.catalog import Catalog, CatalogEntry
 from warehouse.compiler import Compiler, JobPlan
-from warehouse.config import Settings, load_settings
+from warehouse.config import Settings, StoreConnection, load_settings
 from warehouse.demo.generator import DemoConfig
 from warehouse.demo.live import feed, prepare_shop, settle
 from warehouse.doctor import Check, run_checks
 from warehouse.embedded.stack import ComponentState, EmbeddedStack
 from warehouse.engine import Engine
+from warehouse.errors import WarehouseError
+from warehouse.explore.adhoc import AdhocResult, run_query
+from warehouse.explore.batch import read_table
+from warehouse.explore.binlog import Change, reap_orphans, stream_changes
 from warehouse.gateway import GatewayClient
 from warehouse.jobmanager import JobManagerClient
-from warehouse.project import DbtProject
+from warehouse.project import DbtProject, Table
 from warehouse.registry import Registry
 from warehouse.runner import Action, Runner
 from warehouse.smoke import run_smoke
@@ -127,6 +133,41 @@ class Context:
         fed = feed(store, DemoConfig(seed=seed, n_orders=orders), rate, self.progress)
         settle(store, self.progress)
         return fed
+
+    # ---- exploring ------------------------------------------------------------------------------
+    def table_of(self, model: str) -> Table:
+        for candidate in self.project.models.values():
+            if candidate.name == model:
+                return candidate.table
+        known = ", ".join(sorted(m.name for m in self.project.models.values()))
+        raise WarehouseError(f"no model named '{model}'", hint=f"models: {known}")
+
+    def explore_batch(
+        self,
+        model: str,
+        columns: Sequence[str] | None = None,
+        where: str | None = None,
+        order_by: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """The model's table as it is now, as a pyarrow.Table (`.to_pandas()` for a DataFrame)."""
+        return read_table(self.store, self.table_of(model), columns, where, order_by, limit)
+
+    def explore_stream(
+        self, model: str, snapshot: bool = False, limit: int | None = None, timeout: float | None = None
+    ) -> Iterator[Change]:
+        """The model's live change stream (binlog metadata + row), through a temporary slot."""
+        reap_orphans(self.store)
+        return stream_changes(self.store, self.table_of(model), snapshot, limit, timeout)
+
+    def sql(self, statement: str, stream: bool = False, limit: int = 1000, timeout: float = 60.0) -> AdhocResult:
+        """Ad-hoc Flink SQL where model names are catalog tables; queries only, never writes."""
+        tables = {model.name: model.table for model in self.project.models.values()}
+        return run_query(self.engine, tables, statement, stream, limit, timeout)
+
+    @property
+    def store(self) -> StoreConnection:
+        return self.settings.profile.store_connection()
 
     def catalog(self) -> list[CatalogEntry]:
         models = [self.project.models[uid] for uid in self.project.select(None)]

@@ -118,7 +118,13 @@ class Runner:
         return Action(plan.model.name, action, job_id, detail)
 
     def _submit(self, spec: JobSpec, savepoint: str | None) -> str:
-        job_id = self.engine.submit(spec, savepoint)
+        try:
+            job_id = self.engine.submit(spec, savepoint)
+        except FlinkError as exc:
+            raise FlinkError(
+                f"Flink rejected the job of model {spec.name}: {exc.message}",
+                hint=f"see target/warehouse/{spec.name}.sql (`warehouse compile`); fix the model and run again",
+            ) from None
         with contextlib.suppress(FlinkError):  # still starting: reported by `warehouse status`
             self.engine.jobmanager.wait_for_state(job_id, {"RUNNING", "FAILED", "FINISHED"}, timeout=120)
         state = self.engine.jobmanager.state(job_id)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from warehouse.config import StoreConnection
 from warehouse.errors import FlinkError
+from warehouse.http import root_cause
 from warehouse.jobmanager import JobManagerClient
 from warehouse.registry import JobRecord
 from warehouse.store import connect
@@ -24,11 +25,30 @@ class ModelStatus:
     checkpoint_age_s: float | None = None
     checkpoint_bytes: int | None = None
     lag_bytes: int | None = None
+    rejected: int = 0
+    problem: str = ""
 
 
 def collect(records: dict[str, JobRecord], jobmanager: JobManagerClient, store: StoreConnection) -> list[ModelStatus]:
-    lags = _slot_lags(store)
-    return [_status(record, jobmanager, lags) for record in sorted(records.values(), key=lambda r: r.model)]
+    lags, rejected = _slot_lags(store), _rejected(store)
+    statuses = [_status(record, jobmanager, lags) for record in sorted(records.values(), key=lambda r: r.model)]
+    return [replace(s, rejected=rejected.get(s.model, 0), problem=_problem(s, jobmanager)) for s in statuses]
+
+
+def _problem(status: ModelStatus, jobmanager: JobManagerClient) -> str:
+    """Why a job is not running well: the root cause Flink recorded."""
+    if status.state in ("RUNNING", "STOPPED", "UNKNOWN") or not status.job_id:
+        return ""
+    return root_cause(jobmanager.exceptions(status.job_id))
+
+
+def _rejected(store: StoreConnection) -> dict[str, int]:
+    """Rows a sink could not take (NULL in the primary key), kept in _warehouse.rejected_rows."""
+    with connect(store) as conn:
+        if conn.execute("SELECT to_regclass('_warehouse.rejected_rows')").fetchone() == (None,):
+            return {}
+        rows = conn.execute("SELECT model, count(*) FROM _warehouse.rejected_rows GROUP BY model").fetchall()
+    return {str(model): int(count) for model, count in rows}
 
 
 def _status(record: JobRecord, jobmanager: JobManagerClient, lags: dict[str, int]) -> ModelStatus:
