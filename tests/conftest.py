@@ -1,13 +1,22 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import write_profile
+from tests.integration.oracle import assert_drains_to_oracle
 from warehouse.context import Context
+from warehouse.demo.generator import DemoConfig, generate
+from warehouse.demo.live import prepare_shop
+from warehouse.demo.loader import apply
+from warehouse.store import connect
+
+REPO = Path(__file__).resolve().parents[1]
+WORKLOAD = DemoConfig(seed=11, n_orders=1500, n_users=80, n_shops=12, n_products=40)
 
 os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 
@@ -31,6 +40,33 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
         yield context
     finally:
         context.down()
+
+
+@pytest.fixture(scope="session")
+def shop(stack: Context, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
+    """The example warehouse running on the session's stack, fed with WORKLOAD; a copy of the project,
+    so tests may edit models. Its jobs are removed at the end."""
+    project = tmp_path_factory.mktemp("shop")
+    for name in ("models", "macros"):
+        shutil.copytree(REPO / name, project / name)
+    shutil.copy(REPO / "dbt_project.yml", project)
+    shutil.copy(stack.project_dir / "profiles.yml", project)
+    context = Context(project)
+    prepare_shop(context.store)
+    feed(context, WORKLOAD, products=True)
+    context.run(full_refresh=True)
+    feed(context, WORKLOAD, products=False)
+    assert_drains_to_oracle(context)
+    yield context
+    for record in context.runner.registry.all().values():
+        context.engine.remove(record.job_id, [slot["name"] for slot in record.slots])
+
+
+def feed(context: Context, config: DemoConfig, products: bool) -> None:
+    """Apply the products, or the rest, of a generated workload to the shop database."""
+    ops = [op for op in generate(config) if (op.table == "product_catalog") == products]
+    with connect(context.store, database="shop") as conn:
+        apply(conn, ops)
 
 
 @pytest.fixture

@@ -67,7 +67,8 @@ class Catalog:
         conn.execute(
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (model text, stream text, row_key text, payload text NOT NULL, "
-                "reason text NOT NULL, rejected_at timestamp(3) NOT NULL, PRIMARY KEY (model, stream, row_key))"
+                "reason text NOT NULL, rejected_at timestamptz NOT NULL DEFAULT now(), "
+                "PRIMARY KEY (model, stream, row_key))"
             ).format(pg(REGISTRY_SCHEMA, "rejected_rows"))
         )
         exists = conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", [PUBLICATION]).fetchone()
@@ -103,10 +104,14 @@ class Catalog:
                 )
             )
 
-    def clear(self, table: Table) -> None:
-        """Delete every row (as DELETEs, so readers of the binlog retract them too)."""
-        with connect(self.store) as conn:
+    def clear(self, model: Model) -> None:
+        """Delete every row (as DELETEs, so readers of the binlog retract them too) and its rejected rows."""
+        table = model.table
+        with connect(self.store) as conn, conn.transaction():
             conn.execute(sql.SQL("DELETE FROM {}").format(pg(table.schema, table.name)))
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE model = %s").format(pg(REGISTRY_SCHEMA, "rejected_rows")), [model.name]
+            )
 
     def entries(self, models: Sequence[Model]) -> list[CatalogEntry]:
         with connect(self.store) as conn:

@@ -285,3 +285,7 @@ def _bytes(value: int | None) -> str:
 
 def main() -> None:
     cli(prog_name="warehouse")
+
+
+if __name__ == "__main__":
+    main()

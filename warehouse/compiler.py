@@ -47,7 +47,6 @@ REJECTED_COLUMNS = (
     ("row_key", "STRING"),
     ("payload", "STRING"),
     ("reason", "STRING"),
-    ("rejected_at", "TIMESTAMP(3)"),
 )
 
 
@@ -84,8 +83,8 @@ class JobPlan:
 
     @property
     def query_fingerprint(self) -> str:
-        """Changes only when the queries change: the part of a job that decides its state."""
-        return _digest(self.inserts)
+        """Changes only when the queries change (stream views and inserts): what decides a job's state."""
+        return _digest([s.sql for s in self.streams] + list(self.inserts))
 
     def spec(self) -> JobSpec:
         return JobSpec(self.model.name, self.ddl, self.inserts, [s.name for s in self.slots], self.settings)
@@ -186,7 +185,8 @@ class _JobBuilder:
         table = self._rejects_table()
         values = [flink_string(self.model.name), flink_string(stream.name)]
         values += [_json_object(self.model.table.primary_key), _json_object(stream.columns)]
-        values += [flink_string("primary key column is NULL"), "LOCALTIMESTAMP"]
+        # Deterministic values only: a retraction must reproduce the row it retracts (rejected_at is the store's).
+        values += [flink_string("primary key column is NULL")]
         return f"INSERT INTO {table}\nSELECT {', '.join(values)} FROM {view} WHERE NOT ({key_present})"
 
     def _rejects_table(self) -> str:

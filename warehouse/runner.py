@@ -103,7 +103,7 @@ class Runner:
     def _start_clean(self, plan: JobPlan, record: JobRecord | None, action: str, detail: str) -> Action:
         if record is not None:
             self._retire(record)
-        self.catalog.clear(plan.model.table)  # a clean job re-snapshots everything
+        self.catalog.clear(plan.model)  # a clean job re-snapshots everything
         self._prepare_slots(plan.slots)
         job_id = self._submit(plan.spec(), None)
         self._save(plan, job_id)

@@ -7,6 +7,7 @@ Rows come back ordered by primary key, numerics as Decimal, timestamps as dateti
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, LiteralString
@@ -14,7 +15,9 @@ from typing import Any, LiteralString
 import psycopg
 from psycopg import sql
 
+from warehouse.context import Context
 from warehouse.identifiers import pg
+from warehouse.store import connect
 
 MAX_DIFF_LINES = 20
 
@@ -223,3 +226,24 @@ def _changes(want: Sequence[Any], have: Sequence[Any], columns: Sequence[str] | 
     return ", ".join(
         f"{name}: expected {w!r}, actual {h!r}" for name, w, h in zip(names, want, have, strict=True) if w != h
     )
+
+
+def differences(context: Context) -> str:
+    """Every layer against the oracle; the empty string when all eight tables are equal."""
+    problems = []
+    with connect(context.store, database="shop") as shop_db, connect(context.store) as warehouse_db:
+        for table, spec in ORACLE.items():
+            found = diff(oracle_rows(shop_db, table), actual_rows(warehouse_db, table), len(spec.key), spec.columns)
+            if found:
+                problems.append(f"{table}: {found}")
+    return "\n".join(problems)
+
+
+def assert_drains_to_oracle(context: Context, timeout: float = 240) -> None:
+    """Wait until the pipeline has drained into a state equal to the oracle, or fail with the differences."""
+    deadline = time.monotonic() + timeout
+    problems = differences(context)
+    while problems and time.monotonic() < deadline:
+        time.sleep(2)
+        problems = differences(context)
+    assert not problems, f"layers differ from the oracle after {timeout:.0f}s:\n{problems}"

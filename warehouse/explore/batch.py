@@ -9,7 +9,8 @@ CSV reader turns into columns without a Python loop over rows.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -56,8 +57,6 @@ ALLOWED_NODES = (
     exp.DataType,
     exp.Interval,
     exp.Var,
-    exp.Anonymous,
-    exp.Func,
     exp.Tuple,
 )
 ARROW_TYPES = {
@@ -91,11 +90,20 @@ def read_table(
 ) -> pa.Table:
     chosen = _columns(table, columns)
     query = select_query(table, chosen, where, order_by, limit)
+    with read_only_connection(store) as conn:
+        data = _copy_out(conn, query)
+    return _to_arrow(data, table, chosen)
+
+
+@contextmanager
+def read_only_connection(store: StoreConnection) -> Iterator[psycopg.Connection[Any]]:
+    """A connection whose transactions are READ ONLY: exploring can never write."""
     with connect(store, autocommit=False) as conn:
         conn.read_only = True
-        data = _copy_out(conn, query)
-        conn.rollback()
-    return _to_arrow(data, table, chosen)
+        try:
+            yield conn
+        finally:
+            conn.rollback()
 
 
 def select_query(
@@ -135,25 +143,24 @@ def _condition(table: Table, where: str) -> exp.Expr:
 
 
 def _check_filter_node(table: Table, node: exp.Expr, where: str) -> None:
-    if not isinstance(node, ALLOWED_NODES) or isinstance(node, exp.Subquery | exp.Select):
-        raise ExploreError(
-            f"the filter {where!r} uses {node.key.upper()}, which explore does not allow",
-            hint="use comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL and simple functions",
-        )
-    if (
-        isinstance(node, exp.Func)
-        and not isinstance(node, exp.Cast)
-        and node.sql_name().lower() not in ALLOWED_FUNCTIONS
-    ):
-        raise ExploreError(
-            f"function {node.sql_name()} is not allowed in a filter",
-            hint=f"allowed: {', '.join(sorted(ALLOWED_FUNCTIONS))}",
-        )
     if isinstance(node, exp.Column) and node.name not in table.column_names():
         raise ExploreError(
             f"the filter refers to {node.name}, not a column of {table.qualified}",
             hint=f"columns: {', '.join(table.column_names())}",
         )
+    if isinstance(node, ALLOWED_NODES):
+        return
+    if isinstance(node, exp.Func | exp.Anonymous) and not isinstance(node, exp.Subquery | exp.Select):
+        if node.sql_name().lower() in ALLOWED_FUNCTIONS or str(node.name).lower() in ALLOWED_FUNCTIONS:
+            return
+        raise ExploreError(
+            f"function {node.sql_name()} is not allowed in a filter",
+            hint=f"allowed: {', '.join(sorted(ALLOWED_FUNCTIONS))}",
+        )
+    raise ExploreError(
+        f"the filter {where!r} uses {node.key.upper()}, which explore does not allow",
+        hint="use comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL and simple functions",
+    )
 
 
 def _order(table: Table, item: str) -> exp.Ordered:
