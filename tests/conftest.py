@@ -46,11 +46,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
 def shop(stack: Context, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     """The example warehouse running on the session's stack, fed with WORKLOAD; a copy of the project,
     so tests may edit models. Its jobs are removed at the end."""
-    project = tmp_path_factory.mktemp("shop")
-    for name in ("models", "macros"):
-        shutil.copytree(REPO / name, project / name)
-    shutil.copy(REPO / "dbt_project.yml", project)
-    shutil.copy(stack.project_dir / "profiles.yml", project)
+    project = copy_project(REPO, tmp_path_factory.mktemp("shop"), stack.project_dir / "profiles.yml")
     context = Context(project)
     prepare_shop(context.store)
     feed(context, WORKLOAD, products=True)
@@ -60,6 +56,16 @@ def shop(stack: Context, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
     yield context
     for record in context.runner.registry.all().values():
         context.engine.remove(record.job_id, [slot["name"] for slot in record.slots])
+
+
+def copy_project(source: Path, target: Path, profiles: Path) -> Path:
+    """The parts of a warehouse project that dbt and the warehouse read, plus a profiles.yml."""
+    for name in ("models", "macros", "tests/data", "unit_tests"):
+        if (source / name).exists():
+            shutil.copytree(source / name, target / name)
+    shutil.copy(source / "dbt_project.yml", target)
+    shutil.copy(profiles, target / "profiles.yml")
+    return target
 
 
 def feed(context: Context, config: DemoConfig, products: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from warehouse.context import Context
 from warehouse.errors import WarehouseError
 from warehouse.explore.binlog import METADATA
 from warehouse.explore.output import FORMATS, change_line, json_line, terminal_table, write_batch
+from warehouse.lineage import render_tree, to_json
 from warehouse.runner import Action
 
 
@@ -118,6 +120,91 @@ def compile_(context: Context, select: str | None) -> None:
 def run(context: Context, select: str | None, full_refresh: bool) -> None:
     """Create/evolve the catalog tables and start or upgrade each model's continuous job. Idempotent."""
     _print_actions(context.run(select, full_refresh))
+
+
+@cli.command()
+@SELECT_OPTION
+@click.pass_obj
+def check(context: Context, select: str | None) -> None:
+    """Validate models with Flink's planner (EXPLAIN, no job started) and the lints WH001-WH005."""
+    findings = context.check(select)
+    for finding in findings:
+        color = "red" if finding.severity == "error" else "yellow"
+        click.secho(finding.one_line(), fg=color)
+    errors = sum(f.severity == "error" for f in findings)
+    click.echo(f"{errors} error(s), {len(findings) - errors} warning(s)")
+    if errors:
+        sys.exit(1)
+
+
+@cli.command()
+@SELECT_OPTION
+@click.option("--full-refresh", is_flag=True, help="Plan a full refresh.")
+@click.option("--diff/--no-diff", default=True, show_default=True, help="Show the compiled SQL diff of changes.")
+@click.pass_obj
+def plan(context: Context, select: str | None, full_refresh: bool, diff: bool) -> None:
+    """What `run` would do, applying nothing: new / changed (breaking? state-compatible?) / removed models."""
+    changes = [c for c in context.plan(select, full_refresh) if c.kind != "unchanged"]
+    for change in changes:
+        traits = []
+        if change.breaking is not None:
+            traits.append("breaking" if change.breaking else "non-breaking")
+        if change.state_compatible is not None:
+            traits.append("state-compatible" if change.state_compatible else "state-incompatible")
+        label = f" ({', '.join(traits)})" if traits else ""
+        click.echo(f"{change.model:<24} {change.kind}{label} -> {change.action}: {change.reason}")
+        if diff and change.diff:
+            click.echo("\n".join(f"    {line}" for line in change.diff.splitlines()))
+    click.echo(f"{len(changes)} change(s)" if changes else "no changes: `warehouse run` would restart nothing")
+
+
+@cli.command()
+@SELECT_OPTION
+@click.pass_obj
+def test(context: Context, select: str | None) -> None:
+    """Run the data tests (dbt generic + singular) against the store."""
+    results = context.data_tests(select)
+    for result in results:
+        color = "green" if result.status == "pass" else "red" if result.status in ("fail", "error") else "yellow"
+        detail = f"  ({result.failures} failing rows)" if result.failures else ""
+        click.secho(f"{result.status.upper():<5} {result.name}{detail}", fg=color)
+        if result.status in ("fail", "error") and result.message:
+            click.echo(f"      {result.message}  [{result.path}]")
+    failed = [r for r in results if r.status in ("fail", "error")]
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print the lineage tree as JSON (for tools).")
+@click.pass_obj
+def lineage(context: Context, target: str, as_json: bool) -> None:
+    """Trace MODEL.COLUMN through every layer down to the source columns."""
+    node = context.lineage(target)
+    click.echo(json.dumps(to_json(node), indent=2) if as_json else render_tree(node))
+
+
+@cli.group()
+def docs() -> None:
+    """dbt's docs site, with column-level lineage and each model's Flink job."""
+
+
+@docs.command(name="generate")
+@click.pass_obj
+def docs_generate(context: Context) -> None:
+    """Write the docs site under target/."""
+    click.echo(f"docs site written to {context.docs()}; `warehouse docs serve` shows it")
+
+
+@docs.command(name="serve")
+@click.option("--port", default=8580, show_default=True)
+@click.pass_obj
+def docs_serve(context: Context, port: int) -> None:
+    """Serve the docs site on http://127.0.0.1:PORT until Ctrl-C."""
+    click.echo(f"serving http://127.0.0.1:{port} (Ctrl-C to stop)")
+    context.serve_docs(port)
 
 
 @cli.command()

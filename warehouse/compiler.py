@@ -90,9 +90,13 @@ class JobPlan:
         return JobSpec(self.model.name, self.ddl, self.inserts, [s.name for s in self.slots], self.settings)
 
     def script(self) -> str:
-        """The whole job as one Flink SQL script (for `target/` and reviews)."""
-        body = "\n".join(f"  {insert};" for insert in self.inserts)
-        return ";\n\n".join(self.ddl) + f";\n\nEXECUTE STATEMENT SET BEGIN\n{body}\nEND;\n"
+        return job_script(self.ddl, self.inserts)
+
+
+def job_script(ddl: Sequence[str], inserts: Sequence[str]) -> str:
+    """A whole job as one Flink SQL script (for `target/`, reviews and plan diffs)."""
+    body = "\n".join(f"  {insert};" for insert in inserts)
+    return ";\n\n".join(ddl) + f";\n\nEXECUTE STATEMENT SET BEGIN\n{body}\nEND;\n"
 
 
 class Compiler:

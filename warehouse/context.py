@@ -10,10 +10,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from warehouse.catalog import Catalog, CatalogEntry
+from warehouse.checks import Finding, check_models
 from warehouse.compiler import Compiler, JobPlan
 from warehouse.config import Settings, StoreConnection, load_settings
 from warehouse.demo.generator import DemoConfig
 from warehouse.demo.live import feed, prepare_shop, settle
+from warehouse.docs import generate_docs, serve_docs
 from warehouse.doctor import Check, run_checks
 from warehouse.embedded.stack import ComponentState, EmbeddedStack
 from warehouse.engine import Engine
@@ -23,7 +25,9 @@ from warehouse.explore.batch import read_table
 from warehouse.explore.binlog import Change, reap_orphans, stream_changes
 from warehouse.gateway import GatewayClient
 from warehouse.jobmanager import JobManagerClient
-from warehouse.project import DbtProject, Table
+from warehouse.lineage import LineageNode, lineage_for
+from warehouse.planner import PlannedChange, plan_changes
+from warehouse.project import DataTestResult, DbtProject, Table
 from warehouse.registry import Registry
 from warehouse.runner import Action, Runner
 from warehouse.smoke import run_smoke
@@ -115,6 +119,29 @@ class Context:
 
     def run(self, selector: str | None = None, full_refresh: bool = False) -> list[Action]:
         return self.runner.run(selector, full_refresh)
+
+    def check(self, selector: str | None = None) -> list[Finding]:
+        """Flink's planner (EXPLAIN, no job started) and the static lints, for every selected model."""
+        return check_models(self.runner, selector)
+
+    def plan(self, selector: str | None = None, full_refresh: bool = False) -> list[PlannedChange]:
+        """What `run` would do; applies nothing."""
+        return plan_changes(self.runner, selector, full_refresh)
+
+    def data_tests(self, selector: str | None = None) -> list[DataTestResult]:
+        """dbt's generic and singular data tests against the tables in the store."""
+        return self.project.run_data_tests(selector)
+
+    def lineage(self, target: str) -> LineageNode:
+        """Column-level lineage of `MODEL.COLUMN`, down to the source columns."""
+        return lineage_for(self, target)
+
+    def docs(self) -> Path:
+        """dbt's docs site with each column's lineage and each model's Flink job; returns its folder."""
+        return generate_docs(self)
+
+    def serve_docs(self, port: int) -> None:
+        serve_docs(self, port)
 
     def stop(self, selector: str | None = None) -> list[Action]:
         return self.runner.stop(selector)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -62,5 +63,6 @@ def root_cause(trace: str) -> str:
     """The deepest 'Caused by' of a Java stack trace (or its first line), without frames."""
     lines = [line.strip() for line in trace.splitlines() if line.strip() and not line.strip().startswith("at ")]
     causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by:")]
-    chosen = causes[-1] if causes else (lines[0] if lines else "")
+    positioned = [cause for cause in causes if re.search(r"line \d+, column \d+", cause)]
+    chosen = (positioned or causes or lines or [""])[-1] if causes else (lines[0] if lines else "")
     return chosen[:2000]

@@ -20,7 +20,7 @@ import yaml
 from warehouse import dbt_adapter
 from warehouse.config import Settings
 from warehouse.connectors import LookupCache
-from warehouse.errors import ConfigError, WarehouseError
+from warehouse.errors import ConfigError, ServiceUnavailable, WarehouseError
 from warehouse.model_config import MATERIALIZATIONS, TableSettings, table_settings
 
 LOOKUP_META = "warehouse_lookup__"
@@ -76,6 +76,15 @@ class Model:
         return self.table.unique_id
 
 
+@dataclass(frozen=True)
+class DataTestResult:
+    name: str
+    status: str  # pass | fail | warn | error
+    failures: int
+    message: str
+    path: str
+
+
 class DbtProject:
     """One dbt project (the warehouse project folder), parsed once per instance."""
 
@@ -109,7 +118,18 @@ class DbtProject:
         lines = self._invoke(args, manifest=True)
         return self.ordered([json.loads(line)["unique_id"] for line in lines])
 
-    def _invoke(self, args: list[str], manifest: bool = False) -> Any:
+    def run_data_tests(self, selector: str | None) -> list[DataTestResult]:
+        """dbt's generic and singular data tests, run against the tables in the store."""
+        args = ["test", "--exclude", "test_type:unit", *(["--select", selector] if selector else [])]
+        results = self._invoke(args, manifest=True, check=False)
+        return [_data_test_result(r) for r in getattr(results, "results", [])]
+
+    def generate_docs(self, with_catalog: bool) -> None:
+        """dbt's docs site under target/ (models are not compiled again: `warehouse compile` did)."""
+        catalog = [] if with_catalog else ["--empty-catalog"]
+        self._invoke(["docs", "generate", "--no-compile", *catalog], manifest=True)
+
+    def _invoke(self, args: list[str], manifest: bool = False, check: bool = True) -> Any:
         from dbt.cli.main import dbtRunner
 
         _register_adapter()
@@ -117,8 +137,9 @@ class DbtProject:
         common = ["--project-dir", str(self.project_dir), "--profiles-dir", str(profiles_dir), "--log-level", "none"]
         common += ["--log-path", str(self.settings.home / "dbt" / "logs"), "--no-use-colors"]
         runner = dbtRunner(manifest=self.manifest) if manifest else dbtRunner()
-        result = runner.invoke([args[0], *common, *args[1:]])
-        if not result.success:
+        words = 2 if args[0] == "docs" else 1  # `docs generate`: options follow the whole command
+        result = runner.invoke([*args[:words], *common, *args[words:]])
+        if result.exception is not None or (check and not result.success):
             raise _model_error(result.exception, self.project_dir)
         return result.result
 
@@ -186,6 +207,14 @@ class DbtProject:
             found |= extra
             changed = bool(extra)
         return self.ordered(list(found))
+
+
+def _data_test_result(result: Any) -> DataTestResult:
+    node = result.node
+    status = str(getattr(result.status, "value", result.status))
+    return DataTestResult(
+        node.name, status, int(result.failures or 0), str(result.message or ""), node.original_file_path
+    )
 
 
 def _register_adapter() -> None:
@@ -265,6 +294,9 @@ def _model_error(exception: BaseException | None, project_dir: Path) -> Warehous
     if isinstance(exception, WarehouseError):
         return exception
     text = str(exception or "dbt failed").strip()
+    if re.search(r"connection to server|Connection refused|could not connect", text, re.I):
+        first = " ".join(text.split())[:300]
+        return ServiceUnavailable(f"dbt cannot reach the store: {first}", hint="start the stack with `warehouse up`")
     path = re.search(r"\(([^()]+\.(?:sql|yml|yaml))\)", text)
     line = re.search(r"line (\d+)", text)
     where = None

@@ -20,6 +20,7 @@ from psycopg import sql
 
 from warehouse.catalog import Catalog
 from warehouse.compiler import Compiler, JobPlan, Slot
+from warehouse.decisions import decide
 from warehouse.engine import Engine, JobSpec
 from warehouse.errors import FlinkError
 from warehouse.http import root_cause
@@ -78,21 +79,19 @@ class Runner:
         change = self.catalog.sync(model, rebuild=full_refresh)
         if model.materialized == "partial_update":
             self.catalog.partial_update_trigger(model, {s.name: s.columns for s in plan.streams})
-        state = self._state(record)
-        if record is None or full_refresh:
-            return self._start_clean(plan, record, "started" if record is None else "rebuilt", change.detail)
-        if record.fingerprint == plan.fingerprint and state == "RUNNING":
+        decision = decide(plan, record, self.job_state(record), full_refresh)
+        if decision.action == "keep" and record is not None:
             self.progress(f"{model.name}: unchanged, job {record.job_id} keeps running")
             return Action(model.name, "unchanged", record.job_id)
-        if record.fingerprint == plan.fingerprint and record.status == "stopped" and record.savepoint:
-            return self._start_from(plan, record.savepoint, "resumed", "from its savepoint")
-        if record.query_fingerprint == plan.query_fingerprint and state == "RUNNING":
-            savepoint = self._stop(record)
-            return self._start_from(plan, savepoint, "upgraded", "state-compatible: restarted from a savepoint")
-        reason = "queries changed: state reset, table rebuilt" if state == "RUNNING" else f"job was {state}"
-        return self._start_clean(plan, record, "rebuilt", reason)
+        if decision.action == "resume" and record is not None and record.savepoint:
+            return self._start_from(plan, record.savepoint, "resumed", decision.reason)
+        if decision.action == "upgrade" and record is not None:
+            return self._start_from(plan, self._stop(record), "upgraded", decision.reason)
+        if decision.action == "start":
+            return self._start_clean(plan, record, "started", change.detail)
+        return self._start_clean(plan, record, "rebuilt", decision.reason)
 
-    def _state(self, record: JobRecord | None) -> str:
+    def job_state(self, record: JobRecord | None) -> str:
         if record is None or not record.job_id:
             return "NONE"
         try:
@@ -172,7 +171,7 @@ class Runner:
 
     def _retire(self, record: JobRecord) -> None:
         """Cancel the job and drop its slots and publications."""
-        state = self._state(record)
+        state = self.job_state(record)
         self.engine.remove(
             record.job_id if state not in ("NONE", "UNKNOWN") else None, [slot["name"] for slot in record.slots]
         )
@@ -195,7 +194,7 @@ class Runner:
         records = self.registry.all()
         for uid in reversed(self.project.select(selector)):
             record = records.get(self.project.models[uid].name)
-            if record and self._state(record) == "RUNNING":
+            if record and self.job_state(record) == "RUNNING":
                 savepoint = self._stop(record)
                 actions.append(Action(record.model, "stopped", record.job_id, savepoint))
         return actions

@@ -1,0 +1,79 @@
+"""Reviewing models like a dbt project: check (planner + lints), plan, data tests, on the running example."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_project
+from warehouse.context import Context
+
+
+@pytest.fixture
+def copy(shop: Context, tmp_path: Path) -> Context:
+    """A copy of the running example project, to edit; it shares the store, registry and cluster."""
+    return Context(copy_project(shop.project_dir, tmp_path, shop.project_dir / "profiles.yml"))
+
+
+def edit(context: Context, model: str, old: str, new: str) -> None:
+    path = next(context.project_dir.joinpath("models").rglob(f"{model}.sql"))
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+
+
+def test_the_example_project_checks_clean(shop: Context) -> None:
+    assert [f for f in shop.check() if f.severity == "error"] == []
+
+
+def test_syntax_error_and_missing_column_fail_check_with_file_and_line(copy: Context) -> None:
+    edit(copy, "ads_shop_metrics", "SUM(order_cnt) AS total_orders", "SUM(order_cnt AS total_orders")
+    edit(copy, "dws_user_daily", "COUNT(pay_id) AS paid_cnt", "COUNT(pay_idd) AS paid_cnt")
+    findings = {f.model: f for f in copy.check()}
+    assert findings["ads_shop_metrics"].where == "models/ads/ads_shop_metrics.sql:4"
+    assert findings["ads_shop_metrics"].code == "WH100"
+    missing = findings["dws_user_daily"]
+    assert (missing.code, missing.where) == ("WH200", "models/dws/dws_user_daily.sql:6")
+    assert "pay_idd" in missing.message
+
+
+def test_stream_without_the_key_fails_check_with_its_code(copy: Context) -> None:
+    edit(copy, "dwd_orders", "SELECT order_id, pay_id,", "SELECT pay_id,")
+    findings = [f for f in copy.check("dwd_orders") if f.severity == "error"]
+    assert [(f.code, f.where) for f in findings] == [("WH001", "models/dwd/dwd_orders.sql:14")]
+
+
+def test_cached_misses_on_a_growing_dimension_warn(copy: Context) -> None:
+    edit(copy, "dwd_orders", "cache='lru',", "cache='lru', cache_missing=true,")
+    findings = copy.check("dwd_orders")
+    assert [(f.code, f.severity, f.where) for f in findings] == [("WH005", "warning", "models/dwd/dwd_orders.sql:9")]
+
+
+def test_plan_lists_exactly_the_edited_model(copy: Context) -> None:
+    assert [c for c in copy.plan() if c.kind != "unchanged"] == []
+    edit(copy, "dwd_orders", "ttl='10min'", "ttl='5min'")
+    changes = [c for c in copy.plan() if c.kind != "unchanged"]
+    assert [(c.model, c.kind, c.breaking, c.state_compatible) for c in changes] == [
+        ("dwd_orders", "changed", False, True)
+    ]
+    assert "-  'lookup.partial-cache.expire-after-write' = '10min'" in changes[0].diff
+
+
+def test_plan_lists_dependants_of_a_breaking_change(copy: Context) -> None:
+    edit(copy, "dws_user_daily", "WHERE user_id IS NOT NULL", "WHERE user_id IS NOT NULL AND buy_fee > 0")
+    changes = {c.model: c for c in copy.plan() if c.kind != "unchanged"}
+    assert set(changes) == {"dws_user_daily", "ads_user_metrics"}
+    assert (changes["dws_user_daily"].breaking, changes["dws_user_daily"].state_compatible) == (True, False)
+    assert changes["ads_user_metrics"].kind == "indirect"
+
+
+def test_data_tests_pass_and_a_failing_one_is_reported(copy: Context) -> None:
+    results = copy.data_tests()
+    assert results and all(r.status == "pass" for r in results), results
+    (copy.project_dir / "tests" / "data" / "no_orders_at_all.sql").write_text(
+        "SELECT * FROM {{ ref('dwd_orders') }} WHERE order_id IS NOT NULL"
+    )
+    copy.refresh()
+    failing = [r for r in copy.data_tests() if r.status != "pass"]
+    assert [(r.name, r.status) for r in failing] == [("no_orders_at_all", "fail")]
+    assert failing[0].failures > 0
