@@ -74,3 +74,39 @@ def test_a_row_without_a_key_is_rejected_and_kept_not_fatal(shop: Context) -> No
         conn.execute("DELETE FROM dwd.dwd_orders WHERE order_id = -1")
         eventually(lambda: rejected(conn) == [], timeout=60, interval=1)
     assert_drains_to_oracle(shop)
+
+
+def test_stop_and_resume_lose_nothing(shop: Context) -> None:
+    stopped = shop.stop("dws_user_daily+")
+    assert [a.model for a in stopped] == ["ads_user_metrics", "dws_user_daily"]
+    assert all(a.detail.startswith("file:") for a in stopped)  # the savepoint
+    feed(shop, MORE.model_copy(update={"seed": 13, "first_id": 200_000}), products=False)
+    resumed = shop.resume("dws_user_daily+")
+    assert [a.model for a in resumed] == ["dws_user_daily", "ads_user_metrics"]
+    assert_drains_to_oracle(shop)
+
+
+def test_a_state_compatible_change_restarts_from_a_savepoint(shop: Context) -> None:
+    model = shop.project_dir / "models" / "dwd" / "dwd_orders.sql"
+    model.write_text(model.read_text().replace("ttl='10min'", "ttl='5min'"))
+    shop.refresh()
+    actions = {a.model: a.action for a in shop.run()}
+    assert actions["dwd_orders"] == "upgraded"
+    assert {name for name, action in actions.items() if action != "unchanged"} == {"dwd_orders"}
+    feed(shop, MORE.model_copy(update={"seed": 14, "first_id": 300_000}), products=False)
+    assert_drains_to_oracle(shop)
+
+
+def test_a_removed_model_has_its_job_cancelled_and_slots_dropped(shop: Context) -> None:
+    record = shop.runner.registry.all()["ads_user_metrics"]
+    next(shop.project_dir.joinpath("models").rglob("ads_user_metrics.sql")).unlink()
+    shop.refresh()
+    actions = {a.model: a.action for a in shop.run()}
+    assert actions["ads_user_metrics"] == "removed"
+    assert shop.jobmanager.state(str(record.job_id)) == "CANCELED"
+    with connect(shop.store) as conn:
+        slots = conn.execute(
+            "SELECT slot_name FROM pg_replication_slots WHERE slot_name = %s", [record.slots[0]["name"]]
+        )
+        assert slots.fetchall() == []
+    assert "ads_user_metrics" not in shop.runner.registry.all()

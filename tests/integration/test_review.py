@@ -20,6 +20,7 @@ def edit(context: Context, model: str, old: str, new: str) -> None:
     path = next(context.project_dir.joinpath("models").rglob(f"{model}.sql"))
     assert old in path.read_text()
     path.write_text(path.read_text().replace(old, new))
+    context.refresh()  # the parsed project is cached per Context
 
 
 def test_the_example_project_checks_clean(shop: Context) -> None:
@@ -60,11 +61,11 @@ def test_plan_lists_exactly_the_edited_model(copy: Context) -> None:
 
 
 def test_plan_lists_dependants_of_a_breaking_change(copy: Context) -> None:
-    edit(copy, "dws_user_daily", "WHERE user_id IS NOT NULL", "WHERE user_id IS NOT NULL AND buy_fee > 0")
+    edit(copy, "dws_shop_daily", "WHERE shop_id IS NOT NULL", "WHERE shop_id > 0 AND shop_id IS NOT NULL")
     changes = {c.model: c for c in copy.plan() if c.kind != "unchanged"}
-    assert set(changes) == {"dws_user_daily", "ads_user_metrics"}
-    assert (changes["dws_user_daily"].breaking, changes["dws_user_daily"].state_compatible) == (True, False)
-    assert changes["ads_user_metrics"].kind == "indirect"
+    assert set(changes) == {"dws_shop_daily", "ads_shop_metrics"}
+    assert (changes["dws_shop_daily"].breaking, changes["dws_shop_daily"].state_compatible) == (True, False)
+    assert changes["ads_shop_metrics"].kind == "indirect"
 
 
 def test_data_tests_pass_and_a_failing_one_is_reported(copy: Context) -> None:

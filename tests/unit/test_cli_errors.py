@@ -60,3 +60,25 @@ def test_unreachable_services_fail_doctor_with_fixes(project: Path, command: str
     assert code == 1
     assert "FAIL postgres" in output and "warehouse up" in output
     assert "FAIL jobmanager" in output and "FAIL sql-gateway" in output
+
+
+def test_remote_profile_up_starts_nothing_and_doctor_checks_the_remote_services(tmp_path: Path) -> None:
+    from tests.helpers import free_port
+
+    pg_port, rest_port, gateway_port = free_port(), free_port(), free_port()
+    profile = {
+        "store": {"host": "127.0.0.1", "port": pg_port},
+        "flink": {"gateway_url": f"http://127.0.0.1:{gateway_port}", "rest_url": f"http://127.0.0.1:{rest_port}"},
+    }
+    (tmp_path / "profiles.yml").write_text(yaml.safe_dump({"targets": {"dev": profile}}))
+    code, output = run(tmp_path, "up")
+    assert code == 0 and "remote profile: nothing to start" in output
+    assert not (tmp_path / ".warehouse").exists()
+    code, output = run(tmp_path, "doctor")
+    assert code == 1
+    assert (
+        f"127.0.0.1:{pg_port}" in output
+        and f"127.0.0.1:{rest_port}" in output
+        and f"127.0.0.1:{gateway_port}" in output
+    )
+    assert "java" not in output  # nothing local to check
