@@ -160,9 +160,17 @@ def plan(context: Context, select: str | None, full_refresh: bool, diff: bool) -
 
 @cli.command()
 @SELECT_OPTION
+@click.option("--data/--no-data", default=True, show_default=True, help="dbt data tests against the store.")
+@click.option("--unit/--no-unit", default=True, show_default=True, help="Model unit tests (unit_tests/*.yml) in Flink.")
 @click.pass_obj
-def test(context: Context, select: str | None) -> None:
-    """Run the data tests (dbt generic + singular) against the store."""
+def test(context: Context, select: str | None, data: bool, unit: bool) -> None:
+    """Data tests (dbt generic + singular, on the store) and model unit tests (YAML fixtures, in Flink)."""
+    failed = (_data_tests(context, select) if data else 0) + (_model_tests(context, select) if unit else 0)
+    if failed:
+        sys.exit(1)
+
+
+def _data_tests(context: Context, select: str | None) -> int:
     results = context.data_tests(select)
     for result in results:
         color = "green" if result.status == "pass" else "red" if result.status in ("fail", "error") else "yellow"
@@ -170,10 +178,23 @@ def test(context: Context, select: str | None) -> None:
         click.secho(f"{result.status.upper():<5} {result.name}{detail}", fg=color)
         if result.status in ("fail", "error") and result.message:
             click.echo(f"      {result.message}  [{result.path}]")
-    failed = [r for r in results if r.status in ("fail", "error")]
-    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
-    if failed:
-        sys.exit(1)
+    failed = sum(r.status in ("fail", "error") for r in results)
+    click.echo(f"data tests: {len(results) - failed} passed, {failed} failed")
+    return failed
+
+
+def _model_tests(context: Context, select: str | None) -> int:
+    results = context.model_tests(select)
+    for result in results:
+        click.secho(
+            f"{'PASS' if result.passed else 'FAIL':<5} {result.name} ({result.model}) [{result.path}]",
+            fg="green" if result.passed else "red",
+        )
+        if result.diff:
+            click.echo("\n".join(f"      {line}" for line in result.diff.splitlines()))
+    failed = sum(not r.passed for r in results)
+    click.echo(f"model unit tests: {len(results) - failed} passed, {failed} failed")
+    return failed
 
 
 @cli.command()

@@ -26,6 +26,7 @@ from warehouse.explore.binlog import Change, reap_orphans, stream_changes
 from warehouse.gateway import GatewayClient
 from warehouse.jobmanager import JobManagerClient
 from warehouse.lineage import LineageNode, lineage_for
+from warehouse.modeltests import ModelTestResult, run_model_tests
 from warehouse.planner import PlannedChange, plan_changes
 from warehouse.project import DataTestResult, DbtProject, Table
 from warehouse.registry import Registry
@@ -142,6 +143,10 @@ class Context:
 
     def serve_docs(self, port: int) -> None:
         serve_docs(self, port)
+
+    def model_tests(self, selector: str | None = None, names: Sequence[str] | None = None) -> list[ModelTestResult]:
+        """The models' own Flink SQL run on the YAML fixtures of unit_tests/ (bounded jobs)."""
+        return run_model_tests(self, selector, names)
 
     def stop(self, selector: str | None = None) -> list[Action]:
         return self.runner.stop(selector)

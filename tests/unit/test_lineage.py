@@ -43,7 +43,7 @@ JOIN {{ lookup('ods_product_catalog', cache='all') }} FOR SYSTEM_TIME AS OF o.pr
 """
 EXTRA_YML = """version: 2
 models:
-  - name: dws_shop_minutely
+  - name: dws_shop_fee_per_minute
     columns:
       - {name: shop_id, data_type: bigint}
       - {name: minute, data_type: "timestamp(3)"}
@@ -62,7 +62,7 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
         shutil.copytree(REPO / name, project / name)
     shutil.copy(REPO / "dbt_project.yml", project)
     (project / "models" / "extra").mkdir()
-    (project / "models" / "extra" / "dws_shop_minutely.sql").write_text(WINDOWED)
+    (project / "models" / "extra" / "dws_shop_fee_per_minute.sql").write_text(WINDOWED)
     (project / "models" / "extra" / "dwd_order_categories.sql").write_text(LOOKUP_ALL)
     (project / "models" / "extra" / "extra.yml").write_text(EXTRA_YML)
     yield Context(project, progress=lambda message: None)
@@ -143,8 +143,8 @@ def test_a_column_from_two_inputs_has_both(context: Context, plans: dict[str, Jo
 
 
 def test_window_columns_trace_to_the_time_column(context: Context, plans: dict[str, JobPlan]) -> None:
-    assert upstream_columns(trace(context, plans, "dws_shop_minutely.minute")) == ["dwd.dwd_orders.create_time"]
-    assert source_columns(trace(context, plans, "dws_shop_minutely.fee")) == ["shop.public.orders.buy_fee"]
+    assert upstream_columns(trace(context, plans, "dws_shop_fee_per_minute.minute")) == ["dwd.dwd_orders.create_time"]
+    assert source_columns(trace(context, plans, "dws_shop_fee_per_minute.fee")) == ["shop.public.orders.buy_fee"]
 
 
 def test_unknown_model_lists_the_models(context: Context, plans: dict[str, JobPlan]) -> None:
