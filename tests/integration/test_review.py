@@ -52,12 +52,12 @@ def test_cached_misses_on_a_growing_dimension_warn(copy: Context) -> None:
 
 def test_plan_lists_exactly_the_edited_model(copy: Context) -> None:
     assert [c for c in copy.plan() if c.kind != "unchanged"] == []
-    edit(copy, "dwd_orders", "ttl='10min'", "ttl='5min'")
+    edit(copy, "dwd_orders", "max_rows=100000", "max_rows=50000")
     changes = [c for c in copy.plan() if c.kind != "unchanged"]
     assert [(c.model, c.kind, c.breaking, c.state_compatible) for c in changes] == [
         ("dwd_orders", "changed", False, True)
     ]
-    assert "-  'lookup.partial-cache.expire-after-write' = '10min'" in changes[0].diff
+    assert "-  'lookup.partial-cache.max-rows' = '100000'," in changes[0].diff
 
 
 def test_plan_lists_dependants_of_a_breaking_change(copy: Context) -> None:
