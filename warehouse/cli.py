@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from warehouse.bench.config import BenchConfig
 from warehouse.context import Context
 from warehouse.errors import WarehouseError
 from warehouse.explore.binlog import METADATA
@@ -195,6 +196,37 @@ def _model_tests(context: Context, select: str | None) -> int:
     failed = sum(not r.passed for r in results)
     click.echo(f"model unit tests: {len(results) - failed} passed, {failed} failed")
     return failed
+
+
+@cli.command()
+@click.option("--ladder", default="1000,2000,5000,10000,20000", show_default=True, help="Input rates, orders/s.")
+@click.option("--step-seconds", default=45.0, show_default=True, help="How long each step feeds orders.")
+@click.option(
+    "--contenders",
+    default="p0,p1,p2,p3",
+    show_default=True,
+    help="p0 warehouse, p1 Flink join, p2 dbt incremental loop, p3 materialized views.",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("target/bench"),
+    show_default=True,
+    help="Workload recording, results.json/.md, freshness.png.",
+)
+@click.pass_obj
+def bench(context: Context, ladder: str, step_seconds: float, contenders: str, output_dir: Path) -> None:
+    """Benchmark throughput and freshness of the layers against the usual alternatives (see BENCHMARKS.md)."""
+    config = BenchConfig.model_validate(
+        {
+            "ladder": [int(step) for step in ladder.split(",")],
+            "step_seconds": step_seconds,
+            "contenders": [c.strip() for c in contenders.split(",")],
+            "output_dir": output_dir,
+        }
+    )
+    context.bench(config)
+    click.echo(f"results in {output_dir}/results.md (and results.json, freshness.png)")
 
 
 @cli.command()

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -33,6 +34,10 @@ from warehouse.registry import Registry
 from warehouse.runner import Action, Runner
 from warehouse.smoke import run_smoke
 from warehouse.status import ModelStatus, collect
+
+if TYPE_CHECKING:
+    from warehouse.bench.config import BenchConfig
+    from warehouse.bench.results import BenchResult
 
 Progress = Callable[[str], None]
 
@@ -147,6 +152,12 @@ class Context:
     def model_tests(self, selector: str | None = None, names: Sequence[str] | None = None) -> list[ModelTestResult]:
         """The models' own Flink SQL run on the YAML fixtures of unit_tests/ (bounded jobs)."""
         return run_model_tests(self, selector, names)
+
+    def bench(self, config: BenchConfig) -> BenchResult:
+        """Workload W1 replayed for each contender (P0 this framework, P1 Flink join, P2 dbt loop, P3 matviews)."""
+        from warehouse.bench.bench import run_bench  # the bench drives a Context: imported late, not circular
+
+        return run_bench(self, config, self.progress)
 
     def stop(self, selector: str | None = None) -> list[Action]:
         return self.runner.stop(selector)
