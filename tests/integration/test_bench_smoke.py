@@ -18,17 +18,6 @@ from warehouse.bench.p1_flink_join import write_join_project
 from warehouse.context import Context
 
 REPO = Path(__file__).resolve().parents[2]
-SMOKE = {
-    "ladder": (100,),
-    "step_seconds": 3,
-    "contenders": ("p0", "p2", "p3"),
-    "users": 50,
-    "shops": 10,
-    "products": 20,
-    "product_rename_ratio": 0.2,
-    "drain_timeout": 60,
-    "converge_timeout": 90,
-}
 
 
 def example_project(stack: Context, folder: Path) -> Context:
@@ -44,7 +33,7 @@ def test_smallest_benchmark_runs_end_to_end_and_every_contender_equals_the_oracl
 ) -> None:
     context = example_project(stack, tmp_path / "project")
     messages: list[str] = []
-    config = BenchConfig(**SMOKE, output_dir=tmp_path / "out")  # type: ignore[arg-type]
+    config = BenchConfig.smoke(tmp_path / "out")
 
     result = run_bench(context, config, messages.append)
 

@@ -96,6 +96,7 @@ def _contender(name: str, rates: list[int], lag: float) -> ContenderResult:
         layers=["dwd"],
         steps=steps,
         sustained_rate=rates[-1],
+        build_seconds=1.0,
         correctness=None,
         error=None,
         flink_state_by_job={},

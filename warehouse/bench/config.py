@@ -32,6 +32,9 @@ class BenchConfig(BaseModel):
     commits_per_second: int = Field(default=50, ge=1, description="the feeder's transactions per second")
     canary_interval: float = Field(default=0.2, gt=0, description="seconds between canary orders")
     poll_interval: float = Field(default=0.05, gt=0, description="seconds between visibility probes of each layer")
+    warm_up_timeout: float = Field(
+        default=600.0, gt=0, description="how long a contender may take to build its tables from the history"
+    )
     drain_timeout: float = Field(default=90.0, gt=0, description="how long a step may take to catch up after it")
     converge_timeout: float = Field(default=180.0, gt=0, description="how long the final tables may take to settle")
     stop_at_first_unsustained: bool = Field(default=True, description="skip higher steps once lag stops being flat")
@@ -54,3 +57,19 @@ class BenchConfig(BaseModel):
 
     def orders_in_step(self, rate: int) -> int:
         return max(1, round(rate * self.step_seconds))
+
+    @classmethod
+    def smoke(cls, output_dir: Path, contenders: tuple[ContenderName, ...] = ("p0", "p2", "p3")) -> BenchConfig:
+        """The smallest run that exercises everything: one step of 300 orders (the test suite runs it)."""
+        return cls(
+            ladder=(100,),
+            step_seconds=3,
+            contenders=contenders,
+            output_dir=output_dir,
+            users=50,
+            shops=10,
+            products=20,
+            product_rename_ratio=0.2,
+            drain_timeout=60,
+            converge_timeout=90,
+        )

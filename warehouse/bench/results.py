@@ -50,6 +50,7 @@ class ContenderResult(BaseModel):
     layers: list[str]
     steps: list[StepResult]
     sustained_rate: int | None  # the highest ladder step (orders/s) with flat lag, all lower steps included
+    build_seconds: float | None = None  # from the start until the first canary reached every layer (history built)
     correctness: Correctness | None
     error: str | None
     flink_state_by_job: dict[str, int]  # at the end, model -> checkpointed state bytes

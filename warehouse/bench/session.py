@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from warehouse.bench.config import BenchConfig
 from warehouse.bench.contender import Contender
@@ -23,7 +24,14 @@ from warehouse.jobmanager import JobManagerClient
 from warehouse.store import connect
 
 Progress = Callable[[str], None]
-WARM_UP_TIMEOUT_S = 300.0
+
+
+@dataclass
+class _Outcome:
+    steps: list[StepResult] = field(default_factory=list)
+    correctness: Correctness | None = None
+    error: str | None = None
+    build_seconds: float | None = None
 
 
 def run_contender(
@@ -31,27 +39,34 @@ def run_contender(
 ) -> ContenderResult:
     say(f"== {contender.title}")
     _fresh_shop(settings, workload, say)
-    watch = _watch(settings, config, contender)
-    steps: list[StepResult] = []
-    error, correctness = None, None
+    watch, outcome = _watch(settings, config, contender), _Outcome()
     try:
-        contender.start(say)
-        contender.await_ready(workload.product_count, say)
-        watch.canaries.start()
-        watch.resources.start()
-        _warm_up(watch, say)
-        steps = _climb(settings, config, workload, watch, say)
-        watch.canaries.stop()  # the oracle needs a quiet source
-        correctness = _check(settings, config, workload, contender, say)
+        _run(settings, config, workload, watch, outcome, say)
     except WarehouseError as exc:
-        error = exc.message
-        say(f"{contender.name} failed: {error}")
+        outcome.error = exc.message
+        say(f"{contender.name} failed: {exc.message}")
     finally:
         watch.canaries.stop()
         watch.resources.stop()
         state_by_job = _state_by_job(settings, contender)
         contender.stop(say)
-    return _result(contender, steps, correctness, error, state_by_job, watch)
+    return _result(contender, outcome, state_by_job, watch)
+
+
+def _run(
+    settings: Settings, config: BenchConfig, workload: Workload, watch: Watch, outcome: _Outcome, say: Progress
+) -> None:
+    """Start the contender, wait until it is live, climb the ladder, check the final tables."""
+    started, contender = time.monotonic(), watch.contender
+    contender.start(say)
+    contender.await_ready(workload.product_count, say)
+    watch.canaries.start()
+    watch.resources.start()
+    _warm_up(watch, config.warm_up_timeout, say)
+    outcome.build_seconds = round(time.monotonic() - started, 1)
+    _climb(settings, config, workload, watch, outcome.steps, say)
+    watch.canaries.stop()  # the oracle needs a quiet source
+    outcome.correctness = _check(settings, config, workload, contender, say)
 
 
 def _fresh_shop(settings: Settings, workload: Workload, say: Progress) -> None:
@@ -75,25 +90,27 @@ def _watch(settings: Settings, config: BenchConfig, contender: Contender) -> Wat
     return Watch(contender, canaries, resources)
 
 
-def _warm_up(watch: Watch, say: Progress) -> None:
+def _warm_up(watch: Watch, timeout: float, say: Progress) -> None:
     """Wait until the first canary has reached every layer: the contender is live end to end."""
-    deadline = time.monotonic() + WARM_UP_TIMEOUT_S
+    started = time.monotonic()
+    deadline = started + timeout
     layers = [layer.name for layer in watch.contender.layers()]
     while time.monotonic() < deadline:
         if watch.canaries.last() and all(watch.canaries.visible(layer) >= 1 for layer in layers):
-            say(f"{watch.contender.name}: canaries reach every layer ({', '.join(layers)})")
+            waited = time.monotonic() - started
+            say(f"{watch.contender.name}: canaries reach every layer ({', '.join(layers)}) after {waited:.0f}s")
             return
         problem = watch.contender.problem() or (watch.canaries.errors and watch.canaries.errors[0])
         if problem:
             raise WarehouseError(f"{watch.contender.name} is not working: {problem}")
         time.sleep(0.2)
-    raise WarehouseError(f"no canary reached every layer of {watch.contender.name} within {WARM_UP_TIMEOUT_S:.0f}s")
+    raise WarehouseError(f"no canary reached every layer of {watch.contender.name} within {timeout:.0f}s")
 
 
 def _climb(
-    settings: Settings, config: BenchConfig, workload: Workload, watch: Watch, say: Progress
-) -> list[StepResult]:
-    steps = []
+    settings: Settings, config: BenchConfig, workload: Workload, watch: Watch, steps: list[StepResult], say: Progress
+) -> None:
+    """Run the ladder's steps into `steps` (kept when a later step fails)."""
     for rate in config.ladder:
         step = run_step(settings.profile.store_connection(), config, workload.step(rate), watch, say)
         steps.append(step)
@@ -103,7 +120,6 @@ def _climb(
         )
         if not step.sustained and config.stop_at_first_unsustained:
             break
-    return steps
 
 
 def _freshness_summary(step: StepResult) -> str:
@@ -137,14 +153,8 @@ def _state_by_job(settings: Settings, contender: Contender) -> dict[str, int]:
     return sizes
 
 
-def _result(
-    contender: Contender,
-    steps: list[StepResult],
-    correctness: Correctness | None,
-    error: str | None,
-    state_by_job: dict[str, int],
-    watch: Watch,
-) -> ContenderResult:
+def _result(contender: Contender, outcome: _Outcome, state_by_job: dict[str, int], watch: Watch) -> ContenderResult:
+    steps = outcome.steps
     origin = steps[0].started_at if steps else time.time()
     layers = [layer.name for layer in contender.layers()]
     return ContenderResult(
@@ -153,8 +163,9 @@ def _result(
         layers=layers,
         steps=steps,
         sustained_rate=_sustained_rate(steps),
-        correctness=correctness,
-        error=error,
+        build_seconds=outcome.build_seconds,
+        correctness=outcome.correctness,
+        error=outcome.error,
         flink_state_by_job=state_by_job,
         freshness_series={layer: _freshness_series(watch, layer, origin) for layer in layers},
         state_series=_state_series(watch, origin),
