@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from warehouse.catalog import REGISTRY_SCHEMA, stream_application_name
-from warehouse.config import StoreConnection
+from warehouse.config import JobTuning, StoreConnection, milliseconds
 from warehouse.connectors import (
+    DEFAULT_TUNING,
     FlinkColumn,
     LookupCache,
     cdc_options,
@@ -100,17 +101,26 @@ def job_script(ddl: Sequence[str], inserts: Sequence[str]) -> str:
 
 
 class Compiler:
-    def __init__(self, project: DbtProject, store: StoreConnection) -> None:
+    def __init__(self, project: DbtProject, store: StoreConnection, tuning: JobTuning = DEFAULT_TUNING) -> None:
         self.project = project
         self.store = store
+        self.tuning = tuning
 
     def plan(self, model: Model, compiled_sql: str) -> JobPlan:
         streams = self._streams(model, backtick_identifiers(compiled_sql))
         _lint_streams(model, streams)
         builder = _JobBuilder(self, model)
         inserts = [insert for stream in streams for insert in builder.inserts(stream)]
-        settings = {"parallelism.default": str(model.settings.parallelism)} if model.settings.parallelism else {}
-        return JobPlan(model, streams, builder.ddl(), inserts, builder.slots, settings)
+        return JobPlan(model, streams, builder.ddl(), inserts, builder.slots, self._settings(model))
+
+    def _settings(self, model: Model) -> dict[str, str]:
+        """Flink settings of the model's job (SET in its gateway session before the statement set)."""
+        settings = {"execution.buffer-timeout.interval": f"{milliseconds(self.tuning.buffer_timeout)} ms"}
+        if model.settings.parallelism:
+            settings["parallelism.default"] = str(model.settings.parallelism)
+        if model.settings.upsert_materialize != "auto":
+            settings["table.exec.sink.upsert-materialize"] = model.settings.upsert_materialize.upper()
+        return settings
 
     def _streams(self, model: Model, sql: str) -> list[Stream]:
         if model.materialized != "partial_update":
@@ -198,7 +208,7 @@ class _JobBuilder:
         name = (database, REGISTRY_SCHEMA, "rejected_rows")
         self._register(database, REGISTRY_SCHEMA)
         columns = [FlinkColumn(c, t) for c, t in REJECTED_COLUMNS]
-        options = jdbc_sink_options(store, database, f"{REGISTRY_SCHEMA}.rejected_rows")
+        options = jdbc_sink_options(store, database, f"{REGISTRY_SCHEMA}.rejected_rows", self.compiler.tuning)
         self.tables["rejects"] = table_ddl(name, columns, ("model", "stream", "row_key"), options)
         return flink(*name)
 
@@ -236,7 +246,8 @@ class _JobBuilder:
         if watermark:
             column = flink(watermark.column)
             extra.append(f"WATERMARK FOR {column} AS {column} - INTERVAL {_interval(watermark.delay)}")
-        options = cdc_options(self.compiler.store, table.database, table.schema, table.name, slot.name, slot.name)
+        store, tuning = self.compiler.store, self.compiler.tuning
+        options = cdc_options(store, table.database, table.schema, table.name, slot.name, slot.name, tuning)
         self._add_table(table, table.name, options, extra)
 
     def _declare_lookup(self, table: Table, name: str) -> None:
@@ -249,7 +260,7 @@ class _JobBuilder:
         suffix = f"__{stream.name}" if self.model.materialized == "partial_update" else "__sink"
         types = {c.name: c for c in table.columns}
         columns = [FlinkColumn(name, flink_type(types[name].data_type)) for name in stream.columns]
-        options = jdbc_sink_options(self.compiler.store, table.database, table.qualified)
+        options = jdbc_sink_options(self.compiler.store, table.database, table.qualified, self.compiler.tuning)
         if self.model.materialized == "partial_update":
             options["url"] += f"?ApplicationName={stream_application_name(table.name, stream.name)}"
         name = table.name + suffix

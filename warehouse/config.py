@@ -9,6 +9,7 @@ key of it (values are read as YAML scalars). The string `embedded` for `store` o
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,6 +23,7 @@ from warehouse.errors import ConfigError
 PROFILES_FILE = "profiles.yml"
 ENV_PREFIX = "WAREHOUSE__"
 DURATION = r"^\d+\s*(ms|s|min|h)$"
+MILLISECONDS = {"ms": 1, "s": 1_000, "min": 60_000, "h": 3_600_000}
 MEMORY = r"^\d+\s*(m|mb|g|gb)$"
 
 
@@ -58,6 +60,19 @@ class EmbeddedSettings(StrictModel):
     jobmanager_memory: str = Field("1024m", pattern=MEMORY)
 
 
+class JobTuning(StrictModel):
+    """How every continuous job trades CPU for freshness (see BENCHMARKS.md, Findings 1).
+
+    Each hop of a layered warehouse waits for its CDC reader's poll, its sink's flush and Flink's
+    network buffer; the defaults keep a hop well under 0.2 s at the price of some CPU while idle.
+    """
+
+    cdc_poll_interval: str = Field("50ms", pattern=DURATION)
+    sink_flush_interval: str = Field("100ms", pattern=DURATION)
+    sink_flush_max_rows: int = Field(2000, ge=1)
+    buffer_timeout: str = Field("10ms", pattern=DURATION)
+
+
 Embedded = Literal["embedded"]
 
 
@@ -68,6 +83,7 @@ class Profile(StrictModel):
     flink: Annotated[Embedded | FlinkEndpoints, Field(union_mode="left_to_right")] = "embedded"
     parallelism: int = Field(1, ge=1)
     checkpoint_interval: str = Field("5s", pattern=DURATION)
+    jobs: JobTuning = JobTuning()
     home: Path = Path(".warehouse")
     state_dir: str = ".warehouse/checkpoints"
     savepoint_dir: str = ".warehouse/savepoints"
@@ -118,6 +134,14 @@ class Settings(StrictModel):
         if "://" in location:
             return location
         return (self.project_dir / location).resolve().as_uri()
+
+
+def milliseconds(duration: str) -> int:
+    """A profile duration (`50ms`, `5s`, `1min`, `2h`) in milliseconds."""
+    match = re.fullmatch(r"(\d+)\s*(ms|s|min|h)", duration.strip())
+    if match is None:
+        raise ValueError(f"not a duration: {duration!r} (expected e.g. 50ms, 5s, 1min)")
+    return int(match.group(1)) * MILLISECONDS[match.group(2)]
 
 
 def load_settings(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from warehouse.config import StoreConnection
+from warehouse.config import JobTuning, StoreConnection, milliseconds
 from warehouse.identifiers import flink, flink_string
 from warehouse.store import jdbc_url
 
@@ -41,10 +41,23 @@ def table_ddl(
     return f"CREATE TEMPORARY TABLE {flink(*parts)} (\n" + ",\n".join(lines) + f"\n) WITH (\n{with_clause}\n)"
 
 
+DEFAULT_TUNING = JobTuning()
+
+
 def cdc_options(
-    store: StoreConnection, database: str, schema: str, table: str, slot: str, publication: str
+    store: StoreConnection,
+    database: str,
+    schema: str,
+    table: str,
+    slot: str,
+    publication: str,
+    tuning: JobTuning = DEFAULT_TUNING,
 ) -> dict[str, str]:
-    """postgres-cdc over pgoutput, reading a pre-created publication (see FIELD_NOTES: publications)."""
+    """postgres-cdc over pgoutput, reading a pre-created publication (see FIELD_NOTES: publications).
+
+    Debezium sleeps `poll.interval.ms` (default 500) whenever the slot had nothing new for a few reads,
+    which at moderate rates adds ~half of it to every hop; `cdc_poll_interval` bounds that wait.
+    """
     return {
         "connector": "postgres-cdc",
         "hostname": store.host,
@@ -60,14 +73,17 @@ def cdc_options(
         "debezium.publication.autocreate.mode": "disabled",
         "scan.incremental.snapshot.enabled": "true",
         "heartbeat.interval.ms": "10000",
+        "debezium.poll.interval.ms": str(milliseconds(tuning.cdc_poll_interval)),
     }
 
 
-def jdbc_sink_options(store: StoreConnection, database: str, qualified_table: str) -> dict[str, str]:
+def jdbc_sink_options(
+    store: StoreConnection, database: str, qualified_table: str, tuning: JobTuning = DEFAULT_TUNING
+) -> dict[str, str]:
     return {
         **_jdbc(store, database, qualified_table),
-        "sink.buffer-flush.max-rows": "2000",
-        "sink.buffer-flush.interval": "200ms",
+        "sink.buffer-flush.max-rows": str(tuning.sink_flush_max_rows),
+        "sink.buffer-flush.interval": f"{milliseconds(tuning.sink_flush_interval)}ms",
         "sink.max-retries": "5",
     }
 

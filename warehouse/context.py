@@ -86,7 +86,7 @@ class Context:
     @cached_property
     def runner(self) -> Runner:
         store = self.settings.profile.store_connection()
-        compiler = Compiler(self.project, store)
+        compiler = Compiler(self.project, store, self.settings.profile.jobs)
         return Runner(self.project, compiler, Catalog(store), self.engine, Registry(store), self.progress)
 
     def refresh(self) -> None:

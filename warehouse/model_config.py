@@ -50,6 +50,7 @@ class TableSettings(StrictModel):
     binlog: Binlog = Binlog()
     watermark: Watermark | None = None
     parallelism: int | None = Field(None, ge=1)
+    upsert_materialize: Literal["auto", "none", "force"] = "auto"
 
 
 def table_settings(extra: dict[str, Any], where: str) -> TableSettings:
@@ -67,5 +68,6 @@ def table_settings(extra: dict[str, Any], where: str) -> TableSettings:
         raise ConfigError(
             f"config key '{key}': {error['msg']}",
             where=where,
-            hint="see README 'Model config' for the warehouse keys (primary_key, orientation, binlog, watermark)",
+            hint="see README 'Model config' for the warehouse keys "
+            "(primary_key, orientation, binlog, watermark, parallelism, upsert_materialize)",
         ) from None

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from warehouse.config import load_settings
+from warehouse.config import StoreConnection, load_settings, milliseconds
+from warehouse.connectors import cdc_options, jdbc_sink_options
 from warehouse.errors import ConfigError
 
 
@@ -106,3 +107,24 @@ def test_local_state_paths_become_file_uris(tmp_path: Path) -> None:
     settings = load_settings(tmp_path, environ={})
     assert settings.uri(".warehouse/savepoints") == (tmp_path.resolve() / ".warehouse/savepoints").as_uri()
     assert settings.uri("s3://bucket/sp") == "s3://bucket/sp"
+
+
+def test_job_tuning_reaches_every_connector_and_job(tmp_path: Path) -> None:
+    write(tmp_path, "targets:\n  dev:\n    jobs: {cdc_poll_interval: 1s, sink_flush_interval: 250ms}\n")
+    tuning = load_settings(tmp_path, environ={"WAREHOUSE__JOBS__BUFFER_TIMEOUT": "0ms"}).profile.jobs
+    store = StoreConnection()
+    assert cdc_options(store, "db", "s", "t", "slot", "pub", tuning)["debezium.poll.interval.ms"] == "1000"
+    sink = jdbc_sink_options(store, "db", "s.t", tuning)
+    assert (sink["sink.buffer-flush.interval"], sink["sink.buffer-flush.max-rows"]) == ("250ms", "2000")
+    assert milliseconds(tuning.buffer_timeout) == 0
+
+
+def test_a_bad_job_tuning_value_is_named(tmp_path: Path) -> None:
+    write(tmp_path, "targets:\n  dev:\n    jobs: {cdc_poll_interval: fast}\n")
+    with pytest.raises(ConfigError, match=r"targets\.dev\.jobs\.cdc_poll_interval"):
+        load_settings(tmp_path, environ={})
+
+
+@pytest.mark.parametrize(("text", "ms"), [("50ms", 50), ("5s", 5_000), ("2 min", 120_000), ("1h", 3_600_000)])
+def test_durations_in_milliseconds(text: str, ms: int) -> None:
+    assert milliseconds(text) == ms

@@ -5,38 +5,18 @@ dbt parses and renders the project and the compiler checks the streams; no servi
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from warehouse.compiler import Compiler, JobPlan
-from warehouse.config import StoreConnection, load_settings
+from tests.unit.example_project import copy_example, edit, plan
+from warehouse.config import load_settings
 from warehouse.project import DbtProject, ModelError
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    for name in ("models", "macros"):
-        shutil.copytree(REPO / name, tmp_path / name)
-    shutil.copy(REPO / "dbt_project.yml", tmp_path)
-    return tmp_path
-
-
-def plan(project: Path, model: str) -> JobPlan:
-    dbt = DbtProject(load_settings(project, environ={}))
-    uid = f"model.shop_warehouse.{model}"
-    compiled = dbt.compile([uid])
-    return Compiler(dbt, StoreConnection()).plan(dbt.models[uid], compiled[uid])
-
-
-def edit(project: Path, relative: str, old: str, new: str) -> None:
-    path = project / relative
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
+    return copy_example(tmp_path)
 
 
 def test_the_example_project_compiles(project: Path) -> None:
@@ -70,7 +50,7 @@ def test_stream_without_the_primary_key_fails_with_its_code_and_line(project: Pa
         plan(project, "dwd_orders")
     message = str(caught.value)
     assert "WH001" in message and "stream 'payments'" in message and "order_id" in message
-    assert "models/dwd/dwd_orders.sql:14" in message
+    assert "models/dwd/dwd_orders.sql:16" in message
 
 
 def test_two_streams_writing_one_column_fail(project: Path) -> None:

@@ -102,7 +102,7 @@ def _prepare(context: Context, tests: list[UnitTest]) -> list[PreparedTest]:
     _require_local_flink(context)
     uids = {model.name: model.unique_id for model in context.project.models.values()}
     plans = {plan.model.name: plan for plan in context.runner.plans(sorted({uids[t.model] for t in tests}))}
-    compiler = Compiler(context.project, context.settings.profile.store_connection())
+    compiler = Compiler(context.project, context.settings.profile.store_connection(), context.settings.profile.jobs)
     return [prepare(test, plans[test.model], context.project, compiler) for test in tests]
 
 

@@ -1,0 +1,60 @@
+"""What a model's job is told besides its SQL: Flink settings and connector options from profile and config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.unit.example_project import copy_example, edit, plan
+from warehouse.checks import _materializer_findings
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return copy_example(tmp_path)
+
+
+def test_every_job_gets_the_freshness_defaults(project: Path) -> None:
+    job = plan(project, "dws_shop_daily")
+    assert job.settings == {"execution.buffer-timeout.interval": "10 ms"}
+    script = job.script()
+    assert "'debezium.poll.interval.ms' = '50'" in script
+    assert "'sink.buffer-flush.interval' = '100ms'" in script
+
+
+def test_profile_tuning_changes_the_job(project: Path) -> None:
+    (project / "profiles.yml").write_text(
+        "targets:\n  dev:\n    jobs: {cdc_poll_interval: 200ms, buffer_timeout: 1s}\n"
+    )
+    job = plan(project, "dws_shop_daily")
+    assert job.settings["execution.buffer-timeout.interval"] == "1000 ms"
+    assert "'debezium.poll.interval.ms' = '200'" in job.script()
+
+
+def test_upsert_materialize_none_is_passed_to_flink(project: Path) -> None:
+    assert plan(project, "dwd_orders").settings["table.exec.sink.upsert-materialize"] == "NONE"
+    edit(project, "models/dwd/dwd_orders.sql", ", upsert_materialize='none'", "")
+    assert "table.exec.sink.upsert-materialize" not in plan(project, "dwd_orders").settings
+
+
+def test_a_settings_change_keeps_the_query_fingerprint(project: Path) -> None:
+    before = plan(project, "dwd_orders")
+    edit(project, "models/dwd/dwd_orders.sql", "upsert_materialize='none'", "upsert_materialize='force'")
+    after = plan(project, "dwd_orders")
+    assert after.settings["table.exec.sink.upsert-materialize"] == "FORCE"
+    assert (after.fingerprint != before.fingerprint, after.query_fingerprint == before.query_fingerprint) == (
+        True,
+        True,
+    )
+
+
+def test_a_materialized_sink_is_reported_at_its_stream(project: Path) -> None:
+    explained = (  # lines of Flink 1.20's EXPLAIN for dwd_orders with upsert_materialize='auto'
+        "Sink(table=[warehouse.dwd.dwd_orders__payments], targetColumns=[[0],[1]], fields=[order_id, pay_id], "
+        "upsertMaterialize=[true])\n"
+        "Sink(table=[warehouse._warehouse.rejected_rows], fields=[EXPR$0, EXPR$1], upsertMaterialize=[true])\n"
+        "Sink(table=[warehouse.dwd.dwd_orders__orders], targetColumns=[[0],[1]], fields=[order_id, user_id])"
+    )
+    findings = _materializer_findings(plan(project, "dwd_orders"), explained)
+    assert [(f.code, f.severity, f.where) for f in findings] == [("WH006", "warning", "models/dwd/dwd_orders.sql:16")]
