@@ -7,6 +7,7 @@ Lint codes are stable:
   WH004  a lookup join does not use the dimension's full primary key            (error)
   WH005  a lookup caches misses on a dimension that gains rows (it is a model)  (warning)
   WH100  the model does not compile (Jinja, ref, SQL syntax)                    (error)
+  WH006  Flink keeps a stream's every row in a SinkUpsertMaterializer            (warning)
   WH200  Flink's planner rejects the model (unknown column, types, ...)         (error)
 Every finding names the model file and line.
 """
@@ -22,12 +23,14 @@ from sqlglot import exp
 from warehouse.compiler import LOOKUP_SUFFIX, JobPlan, Stream
 from warehouse.errors import FlinkError, WarehouseError
 from warehouse.flinksql import parse_one
-from warehouse.gateway import Session
+from warehouse.gateway import Session, StatementResult
+from warehouse.identifiers import flink_string
 from warehouse.project import Model
 from warehouse.runner import Runner
 
 CODE = re.compile(r"\[(WH\d{3})\]\s*")
 FLINK_POSITION = re.compile(r"line (\d+), column (\d+)")
+MATERIALIZED_SINK = re.compile(r"Sink\(table=\[[^\]]*\.(\w+)\].*upsertMaterialize=\[true\]")
 
 
 @dataclass(frozen=True)
@@ -130,15 +133,41 @@ def _planner(session_factory: Callable[[], Session], plan: JobPlan) -> list[Find
     model = plan.model
     views = {s.name: s for s in plan.streams}
     body = "\n".join(f"{insert};" for insert in plan.inserts)
+    settings = {"execution.runtime-mode": "streaming", **plan.settings}
     try:
         with session_factory() as session:
-            session.execute("SET 'execution.runtime-mode' = 'streaming'")
+            for key, value in settings.items():
+                session.execute(f"SET {flink_string(key)} = {flink_string(value)}")
             for statement in plan.ddl:
                 _execute(session, statement, model, _stream_of_view(statement, views))
-            _execute(session, f"EXPLAIN STATEMENT SET BEGIN\n{body}\nEND", model, plan.streams[0])
+            explained = _execute(session, f"EXPLAIN STATEMENT SET BEGIN\n{body}\nEND", model, plan.streams[0])
     except _PlannerFinding as finding:
         return [finding.finding]
-    return []
+    return _materializer_findings(plan, _plan_text(explained))
+
+
+def _plan_text(result: StatementResult) -> str:
+    return "\n".join(str(value) for row in result.rows for value in row.fields)
+
+
+def _materializer_findings(plan: JobPlan, explained: str) -> list[Finding]:
+    """WH006: a sink whose key differs from its stream's upsert key makes Flink keep every row in state."""
+    sinks = {match.group(1) for match in MATERIALIZED_SINK.finditer(explained)}
+    model, table = plan.model, plan.model.table.name
+    key = ", ".join(model.table.primary_key)
+    streams = [s for s in plan.streams if f"{table}__{s.name}" in sinks or f"{table}__sink" in sinks]
+    return [
+        Finding(
+            "WH006",
+            "warning",
+            model.name,
+            f"{model.path}:{stream.line}",
+            f"stream '{stream.name}' is not keyed by {key}, so Flink keeps each of its rows "
+            "in a SinkUpsertMaterializer (state grows with the input)",
+            "if every row of the stream has its own primary key value, set upsert_materialize='none'",
+        )
+        for stream in streams
+    ]
 
 
 class _PlannerFinding(Exception):
@@ -146,9 +175,9 @@ class _PlannerFinding(Exception):
         self.finding = finding
 
 
-def _execute(session: Session, statement: str, model: Model, stream: Stream | None) -> None:
+def _execute(session: Session, statement: str, model: Model, stream: Stream | None) -> StatementResult:
     try:
-        session.execute(statement)
+        return session.execute(statement)
     except FlinkError as exc:
         where = _flink_line(exc.message, model, stream, statement)
         message = exc.message.split(": ", 1)[-1] if "answered" in exc.message else exc.message
