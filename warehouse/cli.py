@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
+from pydantic import ValidationError
 
-from warehouse.bench.config import BenchConfig
+from warehouse.bench.config import ALL_CONTENDERS, BenchConfig
+from warehouse.bench.report import summary_lines
 from warehouse.context import Context
 from warehouse.errors import WarehouseError
 from warehouse.explore.binlog import METADATA
@@ -198,13 +201,41 @@ def _model_tests(context: Context, select: str | None) -> int:
     return failed
 
 
+def _rates(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(rate) for rate in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of orders/s, e.g. 1000,2000") from None
+
+
+def _names(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in value.split(","))
+    unknown = [name for name in names if name not in ALL_CONTENDERS]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown contender(s) {', '.join(map(repr, unknown))}; choose from {', '.join(ALL_CONTENDERS)}"
+        )
+    return names
+
+
 @cli.command()
-@click.option("--ladder", default="1000,2000,5000,10000,20000", show_default=True, help="Input rates, orders/s.")
+@click.option(
+    "--ladder", default="1000,2000,5000,10000,20000", show_default=True, callback=_rates, help="Input rates, orders/s."
+)
 @click.option("--step-seconds", default=45.0, show_default=True, help="How long each step feeds orders.")
+@click.option(
+    "--history",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Orders loaded before each contender starts (the tables' history).",
+)
+@click.option("--seed", default=42, show_default=True, help="Seed of the recorded workload.")
 @click.option(
     "--contenders",
     default="p0,p1,p2,p3",
     show_default=True,
+    callback=_names,
     help="p0 warehouse, p1 Flink join, p2 dbt incremental loop, p3 materialized views.",
 )
 @click.option(
@@ -212,21 +243,62 @@ def _model_tests(context: Context, select: str | None) -> int:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("target/bench"),
     show_default=True,
-    help="Workload recording, results.json/.md, freshness.png.",
+    help="Workload recording, results.json/.md, freshness.png (relative to --project-dir).",
 )
-@click.pass_obj
-def bench(context: Context, ladder: str, step_seconds: float, contenders: str, output_dir: Path) -> None:
+@click.option(
+    "--smoke",
+    is_flag=True,
+    help="The tiny run of the test suite: one step of 300 orders (contenders p0,p2,p3 unless given).",
+)
+@click.option(
+    "--report-only",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Run nothing: rewrite results.md and freshness.png from DIR/results.json (relative to --project-dir).",
+)
+@click.pass_context
+def bench(ctx: click.Context, /, output_dir: Path, report_only: Path | None, **_: object) -> None:
     """Benchmark throughput and freshness of the layers against the usual alternatives (see BENCHMARKS.md)."""
-    config = BenchConfig.model_validate(
-        {
-            "ladder": [int(step) for step in ladder.split(",")],
-            "step_seconds": step_seconds,
-            "contenders": [c.strip() for c in contenders.split(",")],
-            "output_dir": output_dir,
-        }
-    )
-    context.bench(config)
-    click.echo(f"results in {output_dir}/results.md (and results.json, freshness.png)")
+    context: Context = ctx.obj
+    if report_only is not None:
+        _refuse_with(ctx, "report_only", [p.name for p in ctx.command.params if p.name != "report_only"])
+        for path in context.bench_report(report_only):
+            click.echo(f"wrote {path}")
+        return
+    if ctx.params["smoke"]:
+        _refuse_with(ctx, "smoke", ["ladder", "step_seconds", "history"])
+    result = context.bench(_bench_config(ctx))
+    for line in summary_lines(result):
+        click.echo(line)
+    click.echo(f"results in {context.project_dir / output_dir}/results.md (and results.json, freshness.png)")
+
+
+def _refuse_with(ctx: click.Context, option: str, others: list[str]) -> None:
+    """A UsageError naming the first of `others` given on the command line together with `option`."""
+    flags = {p.name: p.opts[0] for p in ctx.command.params if p.name}
+    for other in others:
+        if _explicit(ctx, other):
+            raise click.UsageError(f"{flags[option]} cannot be combined with {flags[other]}", ctx)
+
+
+def _explicit(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+
+
+def _bench_config(ctx: click.Context) -> BenchConfig:
+    given = ctx.params
+    chosen: dict[str, object] = {"seed": given["seed"], "output_dir": given["output_dir"]}
+    if not given["smoke"] or _explicit(ctx, "contenders"):
+        chosen["contenders"] = given["contenders"]
+    if not given["smoke"]:
+        chosen |= {"ladder": given["ladder"], "step_seconds": given["step_seconds"], "history_orders": given["history"]}
+    base = BenchConfig.smoke(given["output_dir"]).model_dump() if given["smoke"] else {}
+    try:
+        return BenchConfig.model_validate({**base, **chosen})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise click.UsageError(problems, ctx) from exc
 
 
 @cli.command()

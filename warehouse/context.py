@@ -159,6 +159,26 @@ class Context:
 
         return run_bench(self, config, self.progress)
 
+    def bench_report(self, folder: Path | str) -> list[Path]:
+        """results.md and freshness.png again from the results.json of an earlier `bench` run (a relative
+        folder is under the project folder). Runs nothing and connects to no service; returns the files written."""
+        from pydantic import ValidationError
+
+        from warehouse.bench.report import rewrite_report
+
+        path = self.project_dir / folder  # an absolute `folder` stays as it is
+        if not (path / "results.json").is_file():
+            raise WarehouseError(
+                f"no results.json in {path}", hint="pass the --output-dir of a finished `warehouse bench` run"
+            )
+        try:
+            return rewrite_report(path, self.progress)
+        except ValidationError as exc:
+            raise WarehouseError(
+                f"{path / 'results.json'} is not a `warehouse bench` result ({exc.error_count()} problem(s))",
+                hint="run `warehouse bench` again with this version of the warehouse",
+            ) from exc
+
     def stop(self, selector: str | None = None) -> list[Action]:
         return self.runner.stop(selector)
 

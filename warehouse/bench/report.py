@@ -14,6 +14,7 @@ TARGET_DWD_P99_S = 1.5
 TARGET_DWS_P99_S = 3.0
 TARGET_MEMORY_BYTES = 4 * 2**30
 TARGET_FRESHNESS_RATIO = 20.0
+SUMMARY_LAYERS = ("dwd", "dws")
 
 
 def write_report(result: BenchResult, folder: Path, say: Progress) -> list[Path]:
@@ -106,6 +107,19 @@ def _summary(result: BenchResult) -> str:
     ]
     rows += [_summary_row(contender, step_at(contender, rate)) for contender in result.contenders]
     return "\n".join(rows)
+
+
+def summary_lines(result: BenchResult) -> list[str]:
+    """The run in a few terminal lines: per contender, its highest sustained rate and its DWD and DWS freshness
+    at the reference rate."""
+    rate = reference_rate(result)
+    lines = [f"summary at {_rate(rate)} orders/s (highest step all sustained, else ran); freshness p50/p99 in s:"]
+    for contender in result.contenders:
+        step = step_at(contender, rate)
+        fresh = "  ".join(f"{layer} {_pair(step, layer) if step else 'n/a'}" for layer in SUMMARY_LAYERS)
+        stopped = "  (stopped early)" if contender.error else ""
+        lines.append(f"  {contender.name:<4} sustained {_rate(contender.sustained_rate):>7} orders/s  {fresh}{stopped}")
+    return lines
 
 
 def _summary_row(contender: ContenderResult, step: StepResult | None) -> str:
