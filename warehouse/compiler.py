@@ -260,9 +260,9 @@ class _JobBuilder:
         suffix = f"__{stream.name}" if self.model.materialized == "partial_update" else "__sink"
         types = {c.name: c for c in table.columns}
         columns = [FlinkColumn(name, flink_type(types[name].data_type)) for name in stream.columns]
-        options = jdbc_sink_options(self.compiler.store, table.database, table.qualified, self.compiler.tuning)
-        if self.model.materialized == "partial_update":
-            options["url"] += f"?ApplicationName={stream_application_name(table.name, stream.name)}"
+        partial = self.model.materialized == "partial_update"
+        writer = stream_application_name(table.name, stream.name) if partial else None
+        options = jdbc_sink_options(self.compiler.store, table.database, table.qualified, self.compiler.tuning, writer)
         name = table.name + suffix
         self._register(table.database, table.schema)
         self.tables[f"sink:{name}"] = table_ddl(

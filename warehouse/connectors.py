@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from warehouse.config import JobTuning, StoreConnection, milliseconds
 from warehouse.identifiers import flink, flink_string
@@ -78,10 +79,18 @@ def cdc_options(
 
 
 def jdbc_sink_options(
-    store: StoreConnection, database: str, qualified_table: str, tuning: JobTuning = DEFAULT_TUNING
+    store: StoreConnection,
+    database: str,
+    qualified_table: str,
+    tuning: JobTuning = DEFAULT_TUNING,
+    application_name: str | None = None,
 ) -> dict[str, str]:
+    """An upsert sink. pgjdbc rewrites each flush's upserts into multi-row INSERTs (keys are unique within a
+    flush: the sink keeps the last change per key); `application_name` identifies the writer to the store."""
+    parameters = {"reWriteBatchedInserts": "true"} | ({"ApplicationName": application_name} if application_name else {})
     return {
         **_jdbc(store, database, qualified_table),
+        "url": f"{jdbc_url(store, database)}?{urlencode(parameters)}",
         "sink.buffer-flush.max-rows": str(tuning.sink_flush_max_rows),
         "sink.buffer-flush.interval": f"{milliseconds(tuning.sink_flush_interval)}ms",
         "sink.max-retries": "5",

@@ -58,3 +58,10 @@ def test_a_materialized_sink_is_reported_at_its_stream(project: Path) -> None:
     )
     findings = _materializer_findings(plan(project, "dwd_orders"), explained)
     assert [(f.code, f.severity, f.where) for f in findings] == [("WH006", "warning", "models/dwd/dwd_orders.sql:16")]
+
+
+def test_sinks_batch_their_upserts_and_partial_update_streams_name_themselves(project: Path) -> None:
+    script = plan(project, "dwd_orders").script()
+    assert "?reWriteBatchedInserts=true&ApplicationName=wh.dwd_orders.payments'" in script
+    assert "?reWriteBatchedInserts=true&ApplicationName=wh.dwd_orders.orders'" in script
+    assert "ApplicationName" not in plan(project, "dws_shop_daily").script()
