@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -46,6 +47,19 @@ def ensure_database(store: StoreConnection, name: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(pg(name)))
+
+
+def session_slot_name(prefix: str, suffix: object) -> str:
+    """A slot owned by this process, `<prefix><pid>_<suffix>`, so a later session can tell whether it is orphaned."""
+    return f"{prefix}{os.getpid()}_{suffix}"
+
+
+def slot_owner_pid(name: str, prefix: str) -> int:
+    """The pid a session slot was named after (see `session_slot_name`), or -1."""
+    try:
+        return int(name[len(prefix) :].split("_")[0])
+    except ValueError:
+        return -1
 
 
 def warehouse_slots(conn: psycopg.Connection[Any]) -> list[tuple[str, bool]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import struct
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,6 +22,7 @@ from warehouse.explore.binlog import Snapshot, _lsn, _parse_snapshot
 from warehouse.explore.output import terminal_table, write_batch
 from warehouse.explore.pgoutput import AFTER_UPDATE, BEFORE_UPDATE, DELETE, INSERT, POSTGRES_EPOCH_US, Decoder
 from warehouse.project import Column, Table
+from warehouse.store import session_slot_name, slot_owner_pid
 
 TABLE = Table(
     "model.x.dws_shop_daily",
@@ -184,3 +186,10 @@ def test_sql_refuses_everything_but_one_query(statement: str, complaint: str) ->
     with pytest.raises(ReadOnlyError, match=complaint):
         _only_a_query(statement, {"dws_shop_daily": TABLE})
     assert _only_a_query("SELECT * FROM dws_shop_daily;", {"dws_shop_daily": TABLE}) == "SELECT * FROM dws_shop_daily"
+
+
+def test_a_session_slot_names_its_owner() -> None:
+    name = session_slot_name("wh_explore_", 17)
+    assert name == f"wh_explore_{os.getpid()}_17"
+    assert slot_owner_pid(name, "wh_explore_") == os.getpid()
+    assert slot_owner_pid("wh_explore_manual", "wh_explore_") == -1

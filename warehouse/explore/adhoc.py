@@ -11,7 +11,6 @@ replication slot is dropped when the query ends; one left by a killed process is
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from warehouse.flinksql import parse, table_references
 from warehouse.gateway import Column, Row
 from warehouse.identifiers import flink, flink_string
 from warehouse.project import Table
-from warehouse.store import connect, drop_slots
+from warehouse.store import connect, drop_slots, session_slot_name, slot_owner_pid
 from warehouse.types import flink_type
 
 SLOT_PREFIX = "wh_sql_"
@@ -59,7 +58,7 @@ def run_query(
 ) -> AdhocResult:
     query = _only_a_query(statement, tables)
     reap_orphan_queries(engine)
-    slot = f"{SLOT_PREFIX}{os.getpid()}_{next(_sequence)}"
+    slot = session_slot_name(SLOT_PREFIX, next(_sequence))
     ddl, slots = _declarations(engine.store, tables, query, stream, slot)
     with _slots_dropped(engine, slots), engine.gateway.open_session() as session:
         mode = "streaming" if stream else "batch"
@@ -74,7 +73,7 @@ def run_query(
 def reap_orphan_queries(engine: Engine) -> None:
     """Cancel jobs and drop slots of `warehouse sql --stream` runs whose process is gone."""
     orphans = {job.name: job for job in engine.jobmanager.jobs() if job.name.startswith(SLOT_PREFIX)}
-    dead = [name for name in orphans if not psutil.pid_exists(_owner_pid(name))]
+    dead = [name for name in orphans if not psutil.pid_exists(slot_owner_pid(name, SLOT_PREFIX))]
     for name in dead:
         engine.remove(orphans[name].job_id if orphans[name].is_running else None, [name])
 
@@ -135,10 +134,3 @@ def _slots_dropped(engine: Engine, slots: Sequence[str]) -> Iterator[None]:
     finally:
         if slots:
             drop_slots(engine.store, list(slots), wait=60)
-
-
-def _owner_pid(name: str) -> int:
-    try:
-        return int(name[len(SLOT_PREFIX) :].split("_")[0])
-    except ValueError:
-        return -1

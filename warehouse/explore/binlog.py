@@ -13,7 +13,6 @@ xid is visible in the snapshot is skipped.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from warehouse.errors import WarehouseError
 from warehouse.explore.pgoutput import AFTER_UPDATE, INSERT, Decoder, RawEvent
 from warehouse.identifiers import pg
 from warehouse.project import Table
-from warehouse.store import connect
+from warehouse.store import connect, session_slot_name, slot_owner_pid
 
 SLOT_PREFIX = "wh_explore_"
 METADATA = ("hg_binlog_lsn", "hg_binlog_event_type", "hg_binlog_timestamp_us")
@@ -75,7 +74,7 @@ def stream_changes(
     timeout: float | None = None,
 ) -> Iterator[Change]:
     """Changes of `table`, newest last, until `limit` changes or `timeout` seconds (or forever)."""
-    slot = f"{SLOT_PREFIX}{os.getpid()}_{int(time.time() * 1000) % 10**9}"
+    slot = session_slot_name(SLOT_PREFIX, int(time.time() * 1000) % 10**9)
     with connect(store, application_name=slot) as conn:
         _require_binlog(conn, table)
         start_lsn = _create_temporary_slot(conn, slot)
@@ -99,7 +98,7 @@ def reap_orphans(store: StoreConnection) -> int:
         rows = conn.execute(
             "SELECT slot_name, active_pid FROM pg_replication_slots WHERE starts_with(slot_name, %s)", [SLOT_PREFIX]
         ).fetchall()
-        orphans = [(name, pid) for name, pid in rows if not psutil.pid_exists(_owner_pid(name))]
+        orphans = [(name, pid) for name, pid in rows if not psutil.pid_exists(slot_owner_pid(name, SLOT_PREFIX))]
         for name, backend in orphans:
             if backend:
                 conn.execute("SELECT pg_terminate_backend(%s)", [backend])
@@ -110,13 +109,6 @@ def reap_orphans(store: StoreConnection) -> int:
                     [name],
                 )
     return len(orphans)
-
-
-def _owner_pid(slot: str) -> int:
-    try:
-        return int(slot[len(SLOT_PREFIX) :].split("_")[0])
-    except ValueError:
-        return -1
 
 
 def _require_binlog(conn: psycopg.Connection[Any], table: Table) -> None:
