@@ -71,8 +71,9 @@ def test_percentile_is_nearest_rank() -> None:
     assert (_percentile(values, 50), _percentile(values, 99), _percentile([], 50)) == (50.0, 99.0, None)
 
 
-def test_report_compares_every_contender_at_the_highest_common_step() -> None:
-    result = BenchResult(
+def small_result() -> BenchResult:
+    """P0 sustained 10 and 20 orders/s, P2 only 10 (used by the CLI tests too)."""
+    return BenchResult(
         config=SMALL,
         machine=Machine(cpus=2, cpu_model="x", memory_bytes=1, system="Linux", python="3", postgres="18", flink="1"),
         workload={"insert orders": 150},
@@ -81,6 +82,10 @@ def test_report_compares_every_contender_at_the_highest_common_step() -> None:
         finished_at="t1",
         contenders=[_contender("p0", [10, 20], 0.5), _contender("p2", [10], 12.0)],
     )
+
+
+def test_report_compares_every_contender_at_the_highest_common_step() -> None:
+    result = small_result()
     assert reference_rate(result) == 10
     text = markdown(result)
     assert "| p2 | 24.0x | 24.0x |" in text

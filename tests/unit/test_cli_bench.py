@@ -8,24 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.unit.test_bench import SMALL, _contender
+from tests.unit.test_bench import small_result
 from warehouse.bench.config import BenchConfig
 from warehouse.bench.report import summary_lines
-from warehouse.bench.results import BenchResult, Machine
+from warehouse.bench.results import BenchResult
 from warehouse.cli import cli
 from warehouse.context import Context
-
-
-def a_result() -> BenchResult:
-    return BenchResult(
-        config=SMALL,
-        machine=Machine(cpus=2, cpu_model="x", memory_bytes=1, system="Linux", python="3", postgres="18", flink="1"),
-        workload={"insert orders": 150},
-        renamed_products=1,
-        started_at="t0",
-        finished_at="t1",
-        contenders=[_contender("p0", [10, 20], 0.5), _contender("p2", [10], 12.0)],
-    )
 
 
 @pytest.fixture
@@ -35,7 +23,7 @@ def configs(monkeypatch: pytest.MonkeyPatch) -> list[BenchConfig]:
 
     def bench(self: Context, config: BenchConfig) -> BenchResult:
         seen.append(config)
-        return a_result()
+        return small_result()
 
     monkeypatch.setattr(Context, "bench", bench)
     return seen
@@ -119,7 +107,7 @@ def test_report_only_rewrites_the_report_without_any_service(
 ) -> None:
     folder = tmp_path / "out"  # no profiles.yml either: the profile is never read
     folder.mkdir()
-    (folder / "results.json").write_text(a_result().model_dump_json())
+    (folder / "results.json").write_text(small_result().model_dump_json())
 
     def no_network(*args: object) -> None:
         raise AssertionError("--report-only connected to a service")
@@ -139,7 +127,7 @@ def test_report_only_rejects_a_results_json_of_another_shape(tmp_path: Path) -> 
 
 
 def test_summary_has_a_line_per_contender_at_the_reference_rate() -> None:
-    lines = summary_lines(a_result())
+    lines = summary_lines(small_result())
     assert lines[0].startswith("summary at 10 orders/s")
     assert lines[1:] == [
         "  p0   sustained      20 orders/s  dwd 0.50/0.50  dws n/a",

@@ -56,6 +56,15 @@ def shop_aggregate(name: str, database: str, schema: str, table: str, count_colu
     return Layer(name, database, query)
 
 
+def example_layers(database: str, schema: str) -> list[Layer]:
+    """DWD, DWS and ADS of the example's logic when all three live in one schema (the batch contenders)."""
+    return [
+        order_grained("dwd", database, schema, "dwd_orders"),
+        shop_aggregate("dws", database, schema, "dws_shop_daily", "order_cnt"),
+        shop_aggregate("ads", database, schema, "ads_shop_metrics", "total_orders"),
+    ]
+
+
 @dataclass
 class Canaries:
     """Writes canaries and watches the layers for them, each in its own thread, until `stop()`."""

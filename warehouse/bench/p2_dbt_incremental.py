@@ -22,7 +22,7 @@ from psycopg import sql
 
 from warehouse.bench.contender import Contender, Progress
 from warehouse.bench.correctness import Relation
-from warehouse.bench.freshness import Layer, order_grained, shop_aggregate
+from warehouse.bench.freshness import Layer, example_layers
 from warehouse.config import StoreConnection
 from warehouse.demo.schema import SHOP_DATABASE
 from warehouse.errors import WarehouseError
@@ -235,11 +235,7 @@ class DbtIncremental(Contender):
         say(f"p2: first dbt run done ({self.rounds.value} round(s))")
 
     def layers(self) -> list[Layer]:
-        return [
-            order_grained("dwd", SHOP_DATABASE, SCHEMA, "dwd_orders"),
-            shop_aggregate("dws", SHOP_DATABASE, SCHEMA, "dws_shop_daily", "order_cnt"),
-            shop_aggregate("ads", SHOP_DATABASE, SCHEMA, "ads_shop_metrics", "total_orders"),
-        ]
+        return example_layers(SHOP_DATABASE, SCHEMA)
 
     def relations(self) -> dict[str, Relation]:
         layers = {"dwd_orders": "dwd", "dws_user_daily": "dws", "dws_shop_daily": "dws"}
