@@ -13,6 +13,7 @@ from warehouse.context import Context
 from warehouse.demo.generator import DemoConfig, generate
 from warehouse.demo.live import prepare_shop
 from warehouse.demo.loader import apply
+from warehouse.secrets import STORE_PASSWORD, secret_path
 from warehouse.store import connect
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,12 +30,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: "integration" in item.path.parts)
 
 
+SENTINEL_PASSWORD = "Sentinel-7f3a9c-never-on-disk"
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
-    """One embedded stack (PostgreSQL + Flink + SQL Gateway) for the integration tests."""
+    """One embedded stack (PostgreSQL + Flink + SQL Gateway) for the integration tests. Its store password is a
+    sentinel (the stack uses a password it finds in its secrets folder), which test_doors greps for."""
     project = tmp_path_factory.mktemp("stack")
     write_profile(project)
     context = Context(project)
+    secret = secret_path(context.settings.profile.home, STORE_PASSWORD)
+    secret.parent.mkdir(parents=True, mode=0o700)
+    secret.write_text(SENTINEL_PASSWORD)
+    secret.chmod(0o600)
     context.up()
     try:
         yield context
@@ -54,7 +63,7 @@ def shop(stack: Context, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
     feed(context, WORKLOAD, products=False)
     assert_drains_to_oracle(context)
     yield context
-    for record in context.runner.registry.all().values():
+    for record in context.lifecycle.registry.all().values():
         context.engine.remove(record.job_id, [slot["name"] for slot in record.slots])
 
 
@@ -64,7 +73,8 @@ def copy_project(source: Path, target: Path, profiles: Path) -> Path:
         if (source / name).exists():
             shutil.copytree(source / name, target / name)
     shutil.copy(source / "dbt_project.yml", target)
-    shutil.copy(profiles, target / "profiles.yml")
+    if profiles.resolve() != (target / "profiles.yml").resolve():
+        shutil.copy(profiles, target / "profiles.yml")
     return target
 
 

@@ -28,7 +28,15 @@ def write_profile(project: Path, **target: Any) -> Path:
         "rpc_port": free_port(),
         **target.pop("embedded", {}),
     }
-    profile = {"jar_cache": str(SHARED_CACHE), "embedded": embedded, "checkpoint_interval": "2s", **target}
+    # An absolute home: copies of the project (tests edit models in copies) share the stack and its secrets.
+    home = str((project / ".warehouse").resolve())
+    profile = {
+        "jar_cache": str(SHARED_CACHE),
+        "home": home,
+        "embedded": embedded,
+        "checkpoint_interval": "2s",
+        **target,
+    }
     path = project / "profiles.yml"
     path.write_text(yaml.safe_dump({"target": "test", "targets": {"test": profile}}))
     return path

@@ -13,6 +13,7 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from warehouse.errors import ArtifactError
 
 FLINK_VERSION = "1.20.3"
 Progress = Callable[[str], None]
+CONNECTOR_SOURCES = Path(__file__).parent / "resources" / "flink"
+JDK_HINT = "install a JDK (apt-get install openjdk-17-jdk-headless) or set JAVA_HOME to one"
 
 
 @dataclass(frozen=True)
@@ -91,12 +94,56 @@ class FlinkJars:
         return ":".join(str(p) for p in self.lib)
 
 
-def ensure_flink(cache: Path, repository: str, progress: Progress) -> FlinkJars:
-    """Fetch (or reuse) the Flink distribution and the connector jars; return their paths."""
+def ensure_flink(cache: Path, repository: str, progress: Progress, java: Path | None = None) -> FlinkJars:
+    """Fetch (or reuse) the Flink distribution and the connector jars, and (given a Java) build the warehouse's
+    own connector; return their paths."""
     dist = ensure_distribution(cache, progress)
     connectors = [ensure_jar(jar, cache / "jars", repository, progress) for jar in CONNECTOR_JARS]
     lib = sorted((dist / "lib").glob("*.jar"))
-    return FlinkJars(lib=lib + connectors, bash_java_utils=dist / "bin" / "bash-java-utils.jar")
+    own = [ensure_warehouse_connector(cache / "jars", lib, java, progress)] if java else []
+    return FlinkJars(lib=lib + connectors + own, bash_java_utils=dist / "bin" / "bash-java-utils.jar")
+
+
+def warehouse_connector_path(folder: Path) -> Path:
+    """Where the warehouse's own connector jar is cached: named after a digest of its sources."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in CONNECTOR_SOURCES.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(CONNECTOR_SOURCES)).encode() + b"\0" + path.read_bytes())
+    return folder / f"warehouse-flink-connector-{digest.hexdigest()[:12]}.jar"
+
+
+def ensure_warehouse_connector(folder: Path, flink_lib: list[Path], java: Path, progress: Progress) -> Path:
+    """The `warehouse-changes` sink (resources/flink), compiled once against the cached Flink jars."""
+    target = warehouse_connector_path(folder)
+    if target.exists():
+        return target
+    javac = java.resolve().parent / "javac"
+    if not javac.exists():
+        raise ArtifactError(f"no javac next to {java}: the warehouse's Flink connector is compiled", hint=JDK_HINT)
+    progress(f"building {target.name} (the warehouse's own Flink connector)")
+    with tempfile.TemporaryDirectory() as scratch:
+        classes = Path(scratch)
+        sources = [str(p) for p in sorted(CONNECTOR_SOURCES.rglob("*.java"))]
+        classpath = ":".join(str(p) for p in flink_lib)
+        command = [str(javac), "--release", "11", "-nowarn", "-d", str(classes), "-cp", classpath, *sources]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            failure = _last_line(result.stderr)
+            raise ArtifactError(f"javac failed on the warehouse's connector: {failure}", hint=JDK_HINT)
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_jar(classes, CONNECTOR_SOURCES / "META-INF", target)
+    return target
+
+
+def _write_jar(classes: Path, meta_inf: Path, target: Path) -> None:
+    part = target.with_suffix(".part")
+    with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as jar:
+        jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nCreated-By: warehouse\n")
+        for path in sorted(p for p in meta_inf.rglob("*") if p.is_file()):
+            jar.write(path, f"META-INF/{path.relative_to(meta_inf)}")
+        for path in sorted(p for p in classes.rglob("*.class")):
+            jar.write(path, str(path.relative_to(classes)))
+    part.replace(target)
 
 
 def cached_jar_paths(cache: Path) -> dict[str, Path]:

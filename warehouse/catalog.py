@@ -21,10 +21,11 @@ from warehouse.errors import WarehouseError
 from warehouse.identifiers import pg
 from warehouse.project import Model, Table
 from warehouse.store import connect
-from warehouse.types import compatible_change, normalize_pg_type
+from warehouse.types import compatible_change, holds_values_of, normalize_pg_type, parse_pg_type
 
 REGISTRY_SCHEMA = "_warehouse"
 PUBLICATION = "wh_binlog"
+LATE_ROWS = "late_rows"
 FILLFACTOR = {"row": 90, "row,column": 90, "column": 100}
 
 
@@ -34,9 +35,19 @@ class CatalogError(WarehouseError):
 
 @dataclass(frozen=True)
 class TableChange:
+    """How a model's table in the store differs from its schema yml, found without changing anything."""
+
     table: str
-    action: str  # created | altered | rebuilt | unchanged
+    action: str  # create | alter | unchanged | incompatible (and, once applied: created | altered | rebuilt)
     detail: str = ""
+    problems: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """What the decision table needs: none | additive | incompatible."""
+        if self.action == "incompatible":
+            return "incompatible"
+        return "none" if self.action == "unchanged" else "additive"
 
 
 @dataclass(frozen=True)
@@ -71,9 +82,48 @@ class Catalog:
                 "PRIMARY KEY (model, stream, row_key))"
             ).format(pg(REGISTRY_SCHEMA, "rejected_rows"))
         )
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (model text NOT NULL, upstream text NOT NULL, change text NOT NULL, "
+                "row_key text NOT NULL, payload text NOT NULL, event_time timestamp(3), committed_at timestamptz, "
+                "watermark timestamp(3), recorded_at timestamptz NOT NULL DEFAULT now())"
+            ).format(pg(REGISTRY_SCHEMA, LATE_ROWS))
+        )
+        conn.execute(  # a replay after a failure writes the same changes again: they are the same rows
+            sql.SQL(
+                "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} "
+                "(model, upstream, change, row_key, committed_at, md5(payload))"
+            ).format(pg(f"{LATE_ROWS}_change"), pg(REGISTRY_SCHEMA, LATE_ROWS))
+        )
         exists = conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", [PUBLICATION]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE PUBLICATION {}").format(pg(PUBLICATION)))
+
+    def inspect(self, model: Model) -> TableChange:
+        """What `sync` would do to the model's table; changes nothing (a missing store schema reads as empty)."""
+        table = model.table
+        with connect(self.store) as conn:
+            existing = _existing_columns(conn, table)
+            if not existing:
+                return TableChange(table.qualified, "create")
+            problems = _incompatibilities(model, existing, _existing_primary_key(conn, table))
+        if problems:
+            return TableChange(table.qualified, "incompatible", "; ".join(problems), tuple(problems))
+        steps = [text for text, _ in _evolution(table, existing)]
+        return TableChange(table.qualified, "alter" if steps else "unchanged", ", ".join(steps))
+
+    def source_mismatches(self, sources: Sequence[Table]) -> list[str]:
+        """Where a source's declared columns cannot hold what its database table has (read-only)."""
+        problems = []
+        for table in sources:
+            with connect(self.store, database=table.database) as conn:
+                actual = _existing_columns(conn, table)
+            name = f"source {table.database}.{table.qualified}"
+            if not actual:
+                problems.append(f"{name} does not exist (or has no columns) in the database")
+                continue
+            problems += [f"{name}: {problem}" for problem in _narrower_than_actual(table, actual)]
+        return problems
 
     def sync(self, model: Model, rebuild: bool = False) -> TableChange:
         """Create or evolve the model's table; `rebuild` drops and recreates it."""
@@ -105,13 +155,12 @@ class Catalog:
             )
 
     def clear(self, model: Model) -> None:
-        """Delete every row (as DELETEs, so readers of the binlog retract them too) and its rejected rows."""
+        """Delete every row (as DELETEs, so readers of the binlog retract them too), its rejected and late rows."""
         table = model.table
         with connect(self.store) as conn, conn.transaction():
             conn.execute(sql.SQL("DELETE FROM {}").format(pg(table.schema, table.name)))
-            conn.execute(
-                sql.SQL("DELETE FROM {} WHERE model = %s").format(pg(REGISTRY_SCHEMA, "rejected_rows")), [model.name]
-            )
+            for kept in ("rejected_rows", LATE_ROWS):
+                conn.execute(sql.SQL("DELETE FROM {} WHERE model = %s").format(pg(REGISTRY_SCHEMA, kept)), [model.name])
 
     def entries(self, models: Sequence[Model]) -> list[CatalogEntry]:
         with connect(self.store) as conn:
@@ -132,24 +181,17 @@ class Catalog:
 
     def _evolve(self, conn: psycopg.Connection[Any], model: Model, existing: dict[str, str]) -> TableChange:
         table = model.table
-        _refuse_incompatible(model, existing, _existing_primary_key(conn, table))
+        problems = _incompatibilities(model, existing, _existing_primary_key(conn, table))
+        if problems:
+            raise CatalogError(
+                f"table {table.qualified} cannot be changed in place: {'; '.join(problems)}",
+                where=model.path,
+                hint=f"run `warehouse run -s {model.name} --full-refresh` to rebuild it (and its dependants)",
+            )
         done = []
-        for column in table.columns:
-            declared = normalize_pg_type(column.data_type)
-            if column.name not in existing:
-                conn.execute(
-                    sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
-                        pg(table.schema, table.name), pg(column.name), sql.SQL(declared)
-                    )
-                )
-                done.append(f"added {column.name}")
-            elif normalize_pg_type(existing[column.name]) != declared:
-                conn.execute(
-                    sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {}").format(
-                        pg(table.schema, table.name), pg(column.name), sql.SQL(declared)
-                    )
-                )
-                done.append(f"widened {column.name} to {declared}")
+        for text, statement in _evolution(table, existing):
+            conn.execute(statement)
+            done.append(text)
         return TableChange(table.qualified, "altered" if done else "unchanged", ", ".join(done))
 
     def _apply_properties(self, conn: psycopg.Connection[Any], model: Model) -> None:
@@ -168,6 +210,8 @@ class Catalog:
             )
         )
         _set_binlog(conn, table, settings.binlog.enabled)
+        if settings.watermark is not None:
+            _event_time_helpers(conn, table, settings.watermark.column)
         conn.execute(
             sql.SQL(
                 "INSERT INTO {} (schema_name, table_name, model, orientation, binlog, binlog_retention, primary_key) "
@@ -185,6 +229,21 @@ class Catalog:
                 list(table.primary_key),
             ],
         )
+
+
+def floor_view(table: Table) -> tuple[str, str]:
+    """The store view (schema, name) with the newest event time of a table with a watermark (eventtime.py)."""
+    return REGISTRY_SCHEMA, f"{table.schema}__{table.name}__newest"
+
+
+def _event_time_helpers(conn: psycopg.Connection[Any], table: Table, column: str) -> None:
+    """An index on the event-time column and the view of its newest value (read by windows after a restart)."""
+    target = pg(table.schema, table.name)
+    index = pg(f"{table.name}__wh_event_time")
+    conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(index, target, pg(column)))
+    view = pg(*floor_view(table))
+    conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(view))
+    conn.execute(sql.SQL("CREATE VIEW {} AS SELECT 1 AS k, max({}) AS newest FROM {}").format(view, pg(column), target))
 
 
 def binlog_enabled(conn: psycopg.Connection[Any], schema: str, name: str) -> bool:
@@ -229,7 +288,8 @@ def _existing_primary_key(conn: psycopg.Connection[Any], table: Table) -> list[s
     return [str(name) for (name,) in rows]
 
 
-def _refuse_incompatible(model: Model, existing: dict[str, str], primary_key: list[str]) -> None:
+def _incompatibilities(model: Model, existing: dict[str, str], primary_key: list[str]) -> list[str]:
+    """Why the declared table cannot replace the existing one in place (empty when it can)."""
     table = model.table
     problems = []
     if primary_key != list(table.primary_key):
@@ -240,12 +300,44 @@ def _refuse_incompatible(model: Model, existing: dict[str, str], primary_key: li
         new = declared.get(name)
         if new and normalize_pg_type(old) != new and not compatible_change(old, new):
             problems.append(f"column {name} changes type from {old} to {new}")
-    if problems:
-        raise CatalogError(
-            f"table {table.qualified} cannot be changed in place: {'; '.join(problems)}",
-            where=model.path,
-            hint=f"run `warehouse run -s {model.name} --full-refresh` to rebuild it (and its dependants)",
-        )
+    return problems
+
+
+def _narrower_than_actual(table: Table, actual: dict[str, str]) -> list[str]:
+    problems = []
+    for column in table.columns:
+        found = actual.get(column.name)
+        if found is None:
+            problems.append(f"column {column.name} is declared but not in the database table")
+        elif _readable(found) and not holds_values_of(column.data_type, found):
+            problems.append(
+                f"column {column.name} is {found} in the database but declared {normalize_pg_type(column.data_type)}"
+                " (values that do not fit would be read as NULL)"
+            )
+    return problems
+
+
+def _readable(pg_type: str) -> bool:
+    try:
+        parse_pg_type(pg_type)
+        return True
+    except WarehouseError:
+        return False
+
+
+def _evolution(table: Table, existing: dict[str, str]) -> list[tuple[str, sql.Composed]]:
+    """The ALTERs that bring an existing table to its declaration (new columns, widened types)."""
+    target = pg(table.schema, table.name)
+    steps = []
+    for column in table.columns:
+        declared = normalize_pg_type(column.data_type)
+        if column.name not in existing:
+            add = sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(target, pg(column.name), sql.SQL(declared))
+            steps.append((f"added {column.name}", add))
+        elif normalize_pg_type(existing[column.name]) != declared:
+            alter = sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {}").format(target, pg(column.name), sql.SQL(declared))
+            steps.append((f"widened {column.name} to {declared}", alter))
+    return steps
 
 
 def _trigger_function_name(table: Table) -> sql.Identifier:

@@ -8,6 +8,8 @@ Lint codes are stable:
   WH005  a lookup caches misses on a dimension that gains rows (it is a model)  (warning)
   WH100  the model does not compile (Jinja, ref, SQL syntax)                    (error)
   WH006  Flink keeps a stream's every row in a SinkUpsertMaterializer            (warning)
+  WH007  a stream's column is wider than the table's: some values may not fit   (warning)
+  WH008  a source column is declared narrower than its database column          (error)
   WH200  Flink's planner rejects the model (unknown column, types, ...)         (error)
 Every finding names the model file and line.
 """
@@ -15,21 +17,19 @@ Every finding names the model file and line.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlglot import exp
 
-from warehouse.compiler import LOOKUP_SUFFIX, JobPlan, Stream
-from warehouse.errors import FlinkError, WarehouseError
+from warehouse.compiler import LOOKUP_SUFFIX, CompiledJob, Stream
+from warehouse.errors import WarehouseError
 from warehouse.flinksql import parse_one
-from warehouse.gateway import Session, StatementResult
-from warehouse.identifiers import flink_string
+from warehouse.lifecycle.apply import Lifecycle
+from warehouse.lifecycle.validate import PlannerRejection, SessionFactory, explain
 from warehouse.project import Model
-from warehouse.runner import Runner
+from warehouse.valuefit import narrowing
 
 CODE = re.compile(r"\[(WH\d{3})\]\s*")
-FLINK_POSITION = re.compile(r"line (\d+), column (\d+)")
 MATERIALIZED_SINK = re.compile(r"Sink\(table=\[[^\]]*\.(\w+)\].*upsertMaterialize=\[true\]")
 
 
@@ -47,26 +47,34 @@ class Finding:
         return f"{self.where}: {self.severity} {self.code}: {self.message}{fix}"
 
 
-def check_models(runner: Runner, selector: str | None) -> list[Finding]:
-    plans, findings = _compiled(runner, runner.project.select(selector))
-    findings += [f for plan in plans for f in _lints(runner, plan)]
+def check_models(lifecycle: Lifecycle, selector: str | None) -> list[Finding]:
+    plans, findings = _compiled(lifecycle, lifecycle.project.select(selector))
+    findings += [f for plan in plans for f in _lints(lifecycle, plan)]
+    findings += [f for plan in plans for f in _source_findings(lifecycle, plan)]
     for plan in plans:
-        findings += _planner(runner.engine.gateway.open_session, plan)
+        findings += _planner(lifecycle.engine.gateway.open_session, plan)
     return findings
 
 
-def _compiled(runner: Runner, uids: list[str]) -> tuple[list[JobPlan], list[Finding]]:
+def _source_findings(lifecycle: Lifecycle, job: CompiledJob) -> list[Finding]:
+    """WH008: Flink would read what does not fit a source column's declared type as NULL."""
+    problems = lifecycle.catalog.source_mismatches(lifecycle.sources_of(job))
+    fix = "declare the source column with (at least) the type its database table has, in the sources yml"
+    return [Finding("WH008", "error", job.model.name, job.model.path, problem, fix) for problem in problems]
+
+
+def _compiled(lifecycle: Lifecycle, uids: list[str]) -> tuple[list[CompiledJob], list[Finding]]:
     """All plans at once; when some model does not compile, one by one to find which."""
     try:
-        return runner.plans(uids), []
+        return lifecycle.compile(uids), []
     except WarehouseError:
         pass
     plans, findings = [], []
     for uid in uids:
         try:
-            plans += runner.plans([uid])
+            plans += lifecycle.compile([uid])
         except WarehouseError as exc:
-            findings.append(_from_error(runner.project.models[uid], exc))
+            findings.append(_from_error(lifecycle.project.models[uid], exc))
     return plans, findings
 
 
@@ -77,19 +85,19 @@ def _from_error(model: Model, exc: WarehouseError) -> Finding:
     return Finding(code, "error", model.name, exc.where or model.path, message, exc.hint or "")
 
 
-def _lints(runner: Runner, plan: JobPlan) -> list[Finding]:
+def _lints(lifecycle: Lifecycle, plan: CompiledJob) -> list[Finding]:
     findings = []
     for stream in plan.streams:
         for join in parse_one(stream.sql).find_all(exp.Join):
-            findings += _lookup_lints(runner, plan.model, stream, join)
+            findings += _lookup_lints(lifecycle, plan.model, stream, join)
     return findings
 
 
-def _lookup_lints(runner: Runner, model: Model, stream: Stream, join: exp.Join) -> list[Finding]:
+def _lookup_lints(lifecycle: Lifecycle, model: Model, stream: Stream, join: exp.Join) -> list[Finding]:
     table = join.this if isinstance(join.this, exp.Table) else None
     if table is None or not table.name.endswith(LOOKUP_SUFFIX):
         return []
-    dimension = runner.compiler.find_table(table.catalog, table.db, table.name)
+    dimension = lifecycle.compiler.find_table(table.catalog, table.db, table.name)
     if dimension is None:
         return []
     where = f"{model.path}:{_line_containing(model, 'lookup(' + repr(dimension.name), stream.line)}"
@@ -109,7 +117,7 @@ def _lookup_lints(runner: Runner, model: Model, stream: Stream, join: exp.Join) 
             )
         )
     cache = model.lookups.get(dimension.name)
-    if cache and cache.cache_missing and dimension.unique_id in runner.project.models:
+    if cache and cache.cache_missing and dimension.unique_id in lifecycle.project.models:
         findings.append(
             Finding(
                 "WH005",
@@ -128,29 +136,19 @@ def _line_containing(model: Model, text: str, default: int) -> int:
     return next((number for number, line in enumerate(lines, start=1) if text in line), default)
 
 
-def _planner(session_factory: Callable[[], Session], plan: JobPlan) -> list[Finding]:
-    """Declare the job's tables and views and EXPLAIN its statement set: Flink validates, nothing runs."""
-    model = plan.model
-    views = {s.name: s for s in plan.streams}
-    body = "\n".join(f"{insert};" for insert in plan.inserts)
-    settings = {"execution.runtime-mode": "streaming", **plan.settings}
+def _planner(open_session: SessionFactory, job: CompiledJob) -> list[Finding]:
+    """Flink's planner over the job (nothing runs): a rejection, or the warnings its plan reveals."""
     try:
-        with session_factory() as session:
-            for key, value in settings.items():
-                session.execute(f"SET {flink_string(key)} = {flink_string(value)}")
-            for statement in plan.ddl:
-                _execute(session, statement, model, _stream_of_view(statement, views))
-            explained = _execute(session, f"EXPLAIN STATEMENT SET BEGIN\n{body}\nEND", model, plan.streams[0])
-    except _PlannerFinding as finding:
-        return [finding.finding]
-    return _materializer_findings(plan, _plan_text(explained))
+        explained = explain(open_session, job)
+    except PlannerRejection as rejected:
+        hint = rejected.hint or ""
+        return [
+            Finding("WH200", "error", job.model.name, rejected.where or job.model.path, rejected.flink_message, hint)
+        ]
+    return _materializer_findings(job, explained.plan) + _narrowing_findings(job, explained.stream_types)
 
 
-def _plan_text(result: StatementResult) -> str:
-    return "\n".join(str(value) for row in result.rows for value in row.fields)
-
-
-def _materializer_findings(plan: JobPlan, explained: str) -> list[Finding]:
+def _materializer_findings(plan: CompiledJob, explained: str) -> list[Finding]:
     """WH006: a sink whose key differs from its stream's upsert key makes Flink keep every row in state."""
     sinks = {match.group(1) for match in MATERIALIZED_SINK.finditer(explained)}
     model, table = plan.model, plan.model.table.name
@@ -170,45 +168,23 @@ def _materializer_findings(plan: JobPlan, explained: str) -> list[Finding]:
     ]
 
 
-class _PlannerFinding(Exception):
-    def __init__(self, finding: Finding) -> None:
-        self.finding = finding
-
-
-def _execute(session: Session, statement: str, model: Model, stream: Stream | None) -> StatementResult:
-    try:
-        return session.execute(statement)
-    except FlinkError as exc:
-        where = _flink_line(exc.message, model, stream, statement)
-        message = exc.message.split(": ", 1)[-1] if "answered" in exc.message else exc.message
-        raise _PlannerFinding(
-            Finding(
-                "WH200", "error", model.name, where, message, "fix the model; `warehouse compile` shows the Flink SQL"
-            )
-        ) from None
-
-
-def _flink_line(message: str, model: Model, stream: Stream | None, statement: str) -> str:
-    """Map Flink's `line L, column C` (in the view statement) to the model file."""
-    position = FLINK_POSITION.search(message)
-    if stream is None or position is None or not statement.startswith("CREATE TEMPORARY VIEW"):
-        return f"{model.path}:{stream.line}" if stream else model.path
-    line_in_stream = int(position.group(1)) - 1  # the view's first line is `CREATE ... AS`
-    return f"{model.path}:{_raw_line(model, stream, line_in_stream)}"
-
-
-def _raw_line(model: Model, stream: Stream, line_in_stream: int) -> int:
-    """Compiled lines may shift against the file (Jinja); find the same text in the raw model."""
-    compiled = stream.sql.splitlines()
-    guess = stream.line + line_in_stream - 1
-    if not 0 < line_in_stream <= len(compiled):
-        return guess
-    text = compiled[line_in_stream - 1].strip()
-    raw = model.raw_code.splitlines()
-    matches = [number for number, line in enumerate(raw, start=1) if line.strip() == text and text]
-    return min(matches, key=lambda number: abs(number - guess)) if matches else guess
-
-
-def _stream_of_view(statement: str, views: dict[str, Stream]) -> Stream | None:
-    match = re.match(r"CREATE TEMPORARY VIEW `wh_stream_(\w+)`", statement)
-    return views.get(match.group(1)) if match else None
+def _narrowing_findings(job: CompiledJob, stream_types: dict[str, dict[str, str]]) -> list[Finding]:
+    """WH007: a stream column whose type is wider than its table column: the rows that do not fit are rejected."""
+    declared = {c.name: c.data_type for c in job.model.table.columns}
+    findings = []
+    for stream in job.streams:
+        for column, flink_type in stream_types.get(stream.name, {}).items():
+            reason = narrowing(flink_type, declared[column]) if column in declared else None
+            if reason:
+                findings.append(
+                    Finding(
+                        "WH007",
+                        "warning",
+                        job.model.name,
+                        f"{job.model.path}:{stream.line}",
+                        f"stream '{stream.name}' column {column}: {reason}; rows whose value does not fit go to "
+                        "_warehouse.rejected_rows",
+                        "CAST it to the column's type in the model, or widen the column in the schema yml",
+                    )
+                )
+    return findings

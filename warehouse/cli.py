@@ -16,8 +16,9 @@ from warehouse.context import Context
 from warehouse.errors import WarehouseError
 from warehouse.explore.binlog import METADATA
 from warehouse.explore.output import FORMATS, change_line, json_line, terminal_table, write_batch
+from warehouse.lifecycle.apply import Action
+from warehouse.lifecycle.plan import Step
 from warehouse.lineage import render_tree, to_json
-from warehouse.runner import Action
 
 
 class WarehouseGroup(click.Group):
@@ -55,19 +56,24 @@ def cli(ctx: click.Context, project_dir: Path, target: str | None, profiles_dir:
 @cli.command()
 @click.pass_obj
 def up(context: Context) -> None:
-    """Start the embedded stack (PostgreSQL, Flink JobManager/TaskManager, SQL Gateway). Idempotent."""
-    states = context.up()
+    """Start the embedded stack (PostgreSQL, Flink JobManager/TaskManager, SQL Gateway, a supervisor) and resume
+    the jobs `down` parked or a crash stopped, from their savepoints or checkpoints. Idempotent."""
+    states, recovered = context.up()
     if not states:
         click.echo("remote profile: nothing to start (run `warehouse doctor` to check the services)")
     for state in states:
         click.echo(f"{state.name:<12} {'running' if state.running else 'STOPPED':<8} {state.detail}")
+    for job in recovered:
+        click.echo(f"{job.model:<24} {job.action:<10} {job.job_id or '-':<34} {job.detail}")
 
 
 @cli.command()
 @click.pass_obj
 def down(context: Context) -> None:
-    """Stop what `warehouse up` started and drop the warehouse's replication slots."""
-    stopped = context.down()
+    """Stop every job with a savepoint (`up` resumes them), then what `warehouse up` started."""
+    parked, stopped = context.down()
+    for job in parked:
+        click.echo(f"{job.model:<24} {job.action:<10} {job.job_id or '-':<34} {job.detail}")
     click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
@@ -120,9 +126,21 @@ def compile_(context: Context, select: str | None) -> None:
 @cli.command()
 @SELECT_OPTION
 @click.option("--full-refresh", is_flag=True, help="Drop and rebuild the selected tables and their dependants.")
+@click.option(
+    "--plan",
+    "reviewed",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Apply exactly this plan (from `warehouse plan --out`); refused if the project or jobs moved since.",
+)
 @click.pass_obj
-def run(context: Context, select: str | None, full_refresh: bool) -> None:
-    """Create/evolve the catalog tables and start or upgrade each model's continuous job. Idempotent."""
+def run(context: Context, select: str | None, full_refresh: bool, reviewed: Path | None) -> None:
+    """Create/evolve the catalog tables and start, keep, resume, upgrade or rebuild each model's job. Idempotent."""
+    if reviewed is not None:
+        if select or full_refresh:
+            raise click.UsageError("--plan applies the reviewed plan's own selection; drop -s/--full-refresh")
+        _print_actions(context.run_reviewed(reviewed))
+        return
     _print_actions(context.run(select, full_refresh))
 
 
@@ -130,7 +148,7 @@ def run(context: Context, select: str | None, full_refresh: bool) -> None:
 @SELECT_OPTION
 @click.pass_obj
 def check(context: Context, select: str | None) -> None:
-    """Validate models with Flink's planner (EXPLAIN, no job started) and the lints WH001-WH005."""
+    """Validate models with Flink's planner (EXPLAIN, no job started) and the lints WH001-WH008."""
     findings = context.check(select)
     for finding in findings:
         color = "red" if finding.severity == "error" else "yellow"
@@ -145,21 +163,48 @@ def check(context: Context, select: str | None) -> None:
 @SELECT_OPTION
 @click.option("--full-refresh", is_flag=True, help="Plan a full refresh.")
 @click.option("--diff/--no-diff", default=True, show_default=True, help="Show the compiled SQL diff of changes.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the plan to this file, for `warehouse run --plan FILE`.",
+)
 @click.pass_obj
-def plan(context: Context, select: str | None, full_refresh: bool, diff: bool) -> None:
-    """What `run` would do, applying nothing: new / changed (breaking? state-compatible?) / removed models."""
-    changes = [c for c in context.plan(select, full_refresh) if c.kind != "unchanged"]
-    for change in changes:
-        traits = []
-        if change.breaking is not None:
-            traits.append("breaking" if change.breaking else "non-breaking")
-        if change.state_compatible is not None:
-            traits.append("state-compatible" if change.state_compatible else "state-incompatible")
-        label = f" ({', '.join(traits)})" if traits else ""
-        click.echo(f"{change.model:<24} {change.kind}{label} -> {change.action}: {change.reason}")
-        if diff and change.diff:
-            click.echo("\n".join(f"    {line}" for line in change.diff.splitlines()))
-    click.echo(f"{len(changes)} change(s)" if changes else "no changes: `warehouse run` would restart nothing")
+def plan(context: Context, select: str | None, full_refresh: bool, diff: bool, out: Path | None) -> None:
+    """What `run` would do, applying nothing: new / changed / removed models, each with its decision.
+
+    Exit code 1 when `run` would refuse the plan."""
+    reviewed = context.plan(select, full_refresh)
+    shown = [s for s in reviewed.steps if s.kind != "unchanged" or s.action != "keep"]
+    for step in shown:
+        click.secho(_planned_line(step), fg="red" if step.action == "refuse" else None)
+        if step.action == "refuse" and step.decision.hint:
+            click.echo(f"    fix: {step.decision.hint}")
+        if diff and step.diff:
+            click.echo("\n".join(f"    {line}" for line in step.diff.splitlines()))
+    destructive = sum(step.decision.destructive for step in shown)
+    summary = (
+        f"{len(shown)} change(s), {destructive} destructive"
+        if shown
+        else "no changes: `warehouse run` would restart nothing"
+    )
+    click.echo(summary)
+    if out is not None:
+        out.write_text(json.dumps(reviewed.to_json(), indent=2) + "\n")
+        click.echo(f"plan written to {out}; apply it with `warehouse run --plan {out}`")
+    if reviewed.refusals:
+        sys.exit(1)
+
+
+def _planned_line(step: Step) -> str:
+    traits = []
+    if step.breaking is not None:
+        traits.append("breaking" if step.breaking else "non-breaking")
+    if step.state_compatible is not None:
+        traits.append("state-compatible" if step.state_compatible else "state-incompatible")
+    label = f" ({', '.join(traits)})" if traits else ""
+    mark = " [DESTRUCTIVE]" if step.decision.destructive else ""
+    return f"{step.model:<24} {step.kind}{label} -> {step.action}{mark}: {step.reason}"
 
 
 @cli.command()
@@ -344,29 +389,38 @@ def stop(context: Context, select: str | None) -> None:
 @SELECT_OPTION
 @click.pass_obj
 def resume(context: Context, select: str | None) -> None:
-    """Restart stopped jobs from their savepoints (upstream first)."""
+    """Restart jobs that are not running, as they were, from their savepoint or latest checkpoint (upstream first)."""
     _print_actions(context.resume(select))
 
 
 @cli.command()
 @click.pass_obj
 def status(context: Context) -> None:
-    """Per model: job id, state, uptime, records in/out, last checkpoint, input lag."""
+    """Per model: job, state, uptime, records in/out, last checkpoint, input lag, rows kept aside, restarts.
+
+    Exit code 1 when a job is not running (stopped, parked, failed, gone)."""
     rows = context.status()
     click.echo(
-        f"{'model':<22} {'state':<10} {'uptime':>8} {'in':>9} {'out':>9} {'checkpoint':>11} {'slot lag':>9} "
-        f"{'rejected':>8}  job"
+        f"{'model':<22} {'state':<11} {'uptime':>8} {'in':>9} {'out':>9} {'checkpoint':>11} {'slot lag':>9} "
+        f"{'rejected':>8} {'late':>6} {'restarts':>8}  job"
     )
     for row in rows:
-        click.echo(
-            f"{row.model:<22} {row.state:<10} {_seconds(row.uptime_s):>8} {_count(row.records_in):>9} "
+        click.secho(
+            f"{row.model:<22} {row.state:<11} {_seconds(row.uptime_s):>8} {_count(row.records_in):>9} "
             f"{_count(row.records_out):>9} {_seconds(row.checkpoint_age_s, ' ago'):>11} {_bytes(row.lag_bytes):>9} "
-            f"{row.rejected:>8}  {row.job_id or '-'}"
+            f"{row.rejected:>8} {row.late:>6} {row.restarts:>8}  {row.job_id or '-'}",
+            fg=None if row.running else "red",
         )
+        if row.late_dropped:
+            click.echo(f"    {row.late_dropped:,} late row(s) dropped by a window since the job started")
         if row.problem:
             click.echo(f"    {row.problem}")
     if not rows:
         click.echo("no models have run yet: `warehouse run`")
+    if any(row.rejected or row.late for row in rows):
+        click.echo("rows kept aside: _warehouse.rejected_rows (could not be written), _warehouse.late_rows (late)")
+    if any(not row.running for row in rows):
+        sys.exit(1)
 
 
 @cli.command()

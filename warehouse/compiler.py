@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from warehouse.catalog import REGISTRY_SCHEMA, stream_application_name
+from warehouse.catalog import LATE_ROWS, REGISTRY_SCHEMA, stream_application_name
 from warehouse.config import JobTuning, StoreConnection, milliseconds
 from warehouse.connectors import (
     DEFAULT_TUNING,
@@ -30,13 +30,27 @@ from warehouse.connectors import (
     jdbc_sink_options,
     table_ddl,
 )
-from warehouse.engine import JobSpec
 from warehouse.errors import WarehouseError
+from warehouse.eventtime import (
+    FLOOR_SUFFIX,
+    binlog_name,
+    floor_lookup_ddl,
+    json_object,
+    judged_view,
+    late_insert,
+    late_sink_ddl,
+    on_time_view,
+    reads_event_time,
+    split_reader_columns,
+    watermark_columns,
+)
 from warehouse.flinksql import FlinkSqlSyntaxError, backtick_identifiers, output_columns, table_references
 from warehouse.identifiers import flink, flink_string
+from warehouse.lifecycle.engine import JobSpec
 from warehouse.model_config import Watermark
 from warehouse.project import DbtProject, Model, ModelError, Table
-from warehouse.types import flink_type
+from warehouse.types import flink_type, parse_pg_type
+from warehouse.valuefit import fit_check, fits_all, rejection_reason
 
 STREAM_MARKER = re.compile(r"/\* warehouse:stream (\w+) \*/")
 LOOKUP_SUFFIX = "__lookup"
@@ -70,13 +84,23 @@ class Slot:
 
 
 @dataclass(frozen=True)
-class JobPlan:
+class EventTimeRead:
+    """A binlog read whose watermark is held while its snapshot is read (see eventtime.py)."""
+
+    table: Table
+    column: str
+
+
+@dataclass(frozen=True)
+class CompiledJob:
     model: Model
     streams: list[Stream]
     ddl: list[str]
     inserts: list[str]
     slots: list[Slot]
     settings: dict[str, str] = field(default_factory=dict)
+    event_time: list[EventTimeRead] = field(default_factory=list)
+    column_types: dict[str, str] = field(default_factory=dict)  # `table.column` -> Flink type, for state checks
 
     @property
     def fingerprint(self) -> str:
@@ -101,21 +125,35 @@ def job_script(ddl: Sequence[str], inserts: Sequence[str]) -> str:
 
 
 class Compiler:
-    def __init__(self, project: DbtProject, store: StoreConnection, tuning: JobTuning = DEFAULT_TUNING) -> None:
+    def __init__(
+        self,
+        project: DbtProject,
+        store: StoreConnection,
+        tuning: JobTuning = DEFAULT_TUNING,
+        runtime: dict[str, str] | None = None,
+    ) -> None:
+        """`runtime`: the settings every job gets (config.job_runtime_settings); a model may override some."""
         self.project = project
         self.store = store
         self.tuning = tuning
+        self.runtime = dict(runtime or {})
 
-    def plan(self, model: Model, compiled_sql: str) -> JobPlan:
+    def compile(self, model: Model, compiled_sql: str) -> CompiledJob:
         streams = self._streams(model, backtick_identifiers(compiled_sql))
         _lint_streams(model, streams)
         builder = _JobBuilder(self, model)
-        inserts = [insert for stream in streams for insert in builder.inserts(stream)]
-        return JobPlan(model, streams, builder.ddl(), inserts, builder.slots, self._settings(model))
+        inserts = [insert for stream in streams for insert in builder.inserts(stream)] + builder.late_inserts
+        settings = self._settings(model)
+        return CompiledJob(
+            model, streams, builder.ddl(), inserts, builder.slots, settings, builder.event_time, builder.column_types
+        )
 
     def _settings(self, model: Model) -> dict[str, str]:
         """Flink settings of the model's job (SET in its gateway session before the statement set)."""
-        settings = {"execution.buffer-timeout.interval": f"{milliseconds(self.tuning.buffer_timeout)} ms"}
+        settings = {
+            **self.runtime,
+            "execution.buffer-timeout.interval": f"{milliseconds(self.tuning.buffer_timeout)} ms",
+        }
         if model.settings.parallelism:
             settings["parallelism.default"] = str(model.settings.parallelism)
         if model.settings.upsert_materialize != "auto":
@@ -181,10 +219,15 @@ class _JobBuilder:
         self.catalogs: dict[str, set[str]] = {}
         self.tables: dict[str, str] = {}
         self.slots: list[Slot] = []
+        self.reader_views: list[str] = []
         self.views: list[str] = []
+        self.late_inserts: list[str] = []
+        self.event_time: list[EventTimeRead] = []
+        self.column_types: dict[str, str] = {}  # `table.column` -> Flink type, of every table the job declares
 
     def inserts(self, stream: Stream) -> list[str]:
-        """Rows with a complete primary key go to the sink; the others to the rejected-rows table."""
+        """Rows with a complete primary key whose every value fits its column go to the sink; the others to
+        the rejected-rows table, with the reason."""
         for ref in table_references(stream.sql):
             self._declare_read(ref.catalog, ref.database, ref.name, ref.temporal, stream)
         sink = self._declare_sink(stream)
@@ -192,16 +235,20 @@ class _JobBuilder:
         self.views.append(f"CREATE TEMPORARY VIEW {view} AS\n{stream.sql}")
         columns = ", ".join(flink(c) for c in stream.columns)
         key_present = " AND ".join(f"{flink(k)} IS NOT NULL" for k in self.model.table.primary_key)
-        accepted = f"INSERT INTO {sink} ({columns})\nSELECT {columns} FROM {view} WHERE {key_present}"
-        return [accepted, self._reject(stream, view, key_present)]
+        declared = {c.name: c.data_type for c in self.model.table.columns}
+        checks = [check for name in stream.columns if (check := fit_check(name, declared[name]))]
+        writable = f"{key_present} AND {fits_all(checks)}" if checks else key_present
+        accepted = f"INSERT INTO {sink} ({columns})\nSELECT {columns} FROM {view} WHERE {writable}"
+        reason = rejection_reason(key_present, "primary key column is NULL", checks)
+        return [accepted, self._reject(stream, view, writable, reason)]
 
-    def _reject(self, stream: Stream, view: str, key_present: str) -> str:
+    def _reject(self, stream: Stream, view: str, writable: str, reason: str) -> str:
         table = self._rejects_table()
         values = [flink_string(self.model.name), flink_string(stream.name)]
-        values += [_json_object(self.model.table.primary_key), _json_object(stream.columns)]
+        values += [json_object(self.model.table.primary_key), json_object(stream.columns)]
         # Deterministic values only: a retraction must reproduce the row it retracts (rejected_at is the store's).
-        values += [flink_string("primary key column is NULL")]
-        return f"INSERT INTO {table}\nSELECT {', '.join(values)} FROM {view} WHERE NOT ({key_present})"
+        values += [reason]
+        return f"INSERT INTO {table}\nSELECT {', '.join(values)} FROM {view} WHERE NOT ({writable})"
 
     def _rejects_table(self) -> str:
         store, database = self.compiler.store, self.model.table.database
@@ -217,7 +264,7 @@ class _JobBuilder:
         statements += [
             f"CREATE DATABASE IF NOT EXISTS {flink(c, d)}" for c, dbs in self.catalogs.items() for d in sorted(dbs)
         ]
-        return statements + list(self.tables.values()) + self.views
+        return statements + list(self.tables.values()) + self.reader_views + self.views
 
     def _declare_read(
         self, catalog: str | None, database: str | None, name: str, temporal: bool, stream: Stream
@@ -233,22 +280,55 @@ class _JobBuilder:
         if name.endswith(LOOKUP_SUFFIX) and temporal:
             self._declare_lookup(table, name)
         else:
-            self._declare_binlog_reader(table, uses_proc_time=PROC_TIME in stream.sql)
+            self._declare_binlog_reader(table, stream)
 
-    def _declare_binlog_reader(self, table: Table, uses_proc_time: bool) -> None:
+    def _declare_binlog_reader(self, table: Table, stream: Stream) -> None:
         key = f"{table.database}.{table.schema}.{table.name}"
         if key in self.tables:
             return
         slot = Slot(_slot_name(self.model.name, table), table.database, table.schema, table.name)
         self.slots.append(slot)
-        extra = [f"{flink(PROC_TIME)} AS PROCTIME()"] if uses_proc_time else []
+        uses_proc_time = PROC_TIME in stream.sql
         watermark = self._watermark_of(table)
-        if watermark:
-            column = flink(watermark.column)
-            extra.append(f"WATERMARK FOR {column} AS {column} - INTERVAL {_interval(watermark.delay)}")
+        split = watermark is not None and watermark.late_rows == "keep" and reads_event_time(stream.sql)
+        extra = [f"{flink(PROC_TIME)} AS PROCTIME()"] if uses_proc_time or split else []
         store, tuning = self.compiler.store, self.compiler.tuning
         options = cdc_options(store, table.database, table.schema, table.name, slot.name, slot.name, tuning)
-        self._add_table(table, table.name, options, extra)
+        if watermark is None:
+            self._add_table(table, table.name, options, extra, key)
+            return
+        rowtime_type = self._rowtime_type(table, watermark)
+        self.event_time.append(EventTimeRead(table, watermark.column))
+        extra += watermark_columns(watermark, rowtime_type) + (split_reader_columns() if split else [])
+        self._add_table(table, binlog_name(table)[2] if split else table.name, options, extra, key)
+        if split:
+            self._split_late_rows(table, watermark, rowtime_type, uses_proc_time)
+
+    def _split_late_rows(self, table: Table, watermark: Watermark, rowtime_type: str, uses_proc_time: bool) -> None:
+        """The model reads the rows that are not late; the late ones go to the late-rows table (eventtime.py)."""
+        columns = table.column_names() + ([PROC_TIME] if uses_proc_time else [])
+        floor = floor_lookup_ddl(self.compiler.store, table, rowtime_type)
+        self.tables[f"{table.database}.{table.schema}.{table.name}{FLOOR_SUFFIX}"] = floor
+        self.reader_views += [judged_view(table, watermark, PROC_TIME), on_time_view(table, columns)]
+        self._register(table.database, REGISTRY_SCHEMA)
+        self.tables[LATE_ROWS] = late_sink_ddl(self.compiler.store, table.database)
+        sink = flink(table.database, REGISTRY_SCHEMA, LATE_ROWS)
+        self.late_inserts.append(late_insert(self.model.name, table, watermark, sink))
+
+    def _rowtime_type(self, table: Table, watermark: Watermark) -> str:
+        declared = {c.name: c.data_type for c in table.columns}
+        where = self.compiler.project.models[table.unique_id].path
+        if watermark.column not in declared:
+            raise ModelError(f"watermark column '{watermark.column}' is not a column of {table.name}", where=where)
+        pg = parse_pg_type(declared[watermark.column])
+        if pg.name != "timestamp without time zone" or pg.precision is None or pg.precision > 3:
+            raise ModelError(
+                f"watermark column '{watermark.column}' of {table.name} is {pg}; Flink's event time needs a "
+                "timestamp of precision 0 to 3",
+                hint=f"declare it as timestamp(3) in the schema yml of {table.name}",
+                where=where,
+            )
+        return flink_type(declared[watermark.column])
 
     def _declare_lookup(self, table: Table, name: str) -> None:
         cache = self.model.lookups.get(table.name, LookupCache())
@@ -268,13 +348,20 @@ class _JobBuilder:
         self.tables[f"sink:{name}"] = table_ddl(
             (table.database, table.schema, name), columns, table.primary_key, options
         )
+        self._note_types(name, columns)
         return flink(table.database, table.schema, name)
 
-    def _add_table(self, table: Table, name: str, options: dict[str, str], extra: list[str]) -> None:
+    def _add_table(
+        self, table: Table, name: str, options: dict[str, str], extra: list[str], key: str | None = None
+    ) -> None:
         columns = [FlinkColumn(c.name, flink_type(c.data_type)) for c in table.columns]
         self._register(table.database, table.schema)
-        key = f"{table.database}.{table.schema}.{name}"
+        key = key or f"{table.database}.{table.schema}.{name}"
         self.tables[key] = table_ddl((table.database, table.schema, name), columns, table.primary_key, options, extra)
+        self._note_types(name, columns)
+
+    def _note_types(self, table: str, columns: list[FlinkColumn]) -> None:
+        self.column_types.update({f"{table}.{c.name}": c.type for c in columns})
 
     def _register(self, catalog: str, database: str) -> None:
         self.catalogs.setdefault(catalog, set()).add(database)
@@ -282,11 +369,6 @@ class _JobBuilder:
     def _watermark_of(self, table: Table) -> Watermark | None:
         upstream = self.compiler.project.models.get(table.unique_id)
         return upstream.settings.watermark if upstream else None
-
-
-def _json_object(columns: Sequence[str]) -> str:
-    pairs = ", ".join(f"{flink_string(c)} VALUE CAST({flink(c)} AS STRING)" for c in columns)
-    return f"JSON_OBJECT({pairs})"
 
 
 def _lint_streams(model: Model, streams: list[Stream]) -> None:
@@ -341,11 +423,6 @@ def _line_of(model: Model, stream: str) -> int:
         if re.search(r"stream\(\s*['\"]" + re.escape(stream) + r"['\"]\s*\)", line):
             return number
     return 1
-
-
-def _interval(delay: str) -> str:
-    amount, unit = delay.split()
-    return f"{flink_string(amount)} {unit.rstrip('S')}"
 
 
 def _digest(parts: Sequence[object]) -> str:

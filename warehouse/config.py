@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from warehouse.errors import ConfigError
+from warehouse.secrets import READER_PASSWORD, READER_USER, STORE_PASSWORD, read_secret
 
 PROFILES_FILE = "profiles.yml"
 ENV_PREFIX = "WAREHOUSE__"
@@ -31,14 +32,36 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Login(StrictModel):
+    """A user of the store and its password."""
+
+    user: str
+    password: SecretStr = SecretStr("")
+
+
 class StoreConnection(StrictModel):
-    """A PostgreSQL (or PostgreSQL-wire) server holding the catalog tables and the job registry."""
+    """A PostgreSQL (or PostgreSQL-wire) server holding the catalog tables and the job registry.
+
+    `reader`: a login that may only read (SELECT on the layers, REPLICATION for binlog streams), used by
+    `warehouse sql` and `explore`; the embedded store creates one. Without it they run as `user`."""
 
     host: str = "127.0.0.1"
     port: int = Field(5432, ge=1, le=65535)
     database: str = "warehouse"
     user: str = "postgres"
     password: SecretStr = SecretStr("")
+    reader: Login | None = None
+
+    def as_reader(self) -> StoreConnection:
+        """The same server as its read-only login (itself when none is configured)."""
+        if self.reader is None:
+            return self
+        return self.model_copy(update={"user": self.reader.user, "password": self.reader.password, "reader": None})
+
+    def passwords(self) -> dict[str, str]:
+        """Every login's password by user: what a job's `${password:<user>}` references resolve to."""
+        logins = [Login(user=self.user, password=self.password), *([self.reader] if self.reader else [])]
+        return {login.user: login.password.get_secret_value() for login in logins}
 
 
 class FlinkEndpoints(StrictModel):
@@ -56,6 +79,7 @@ class EmbeddedSettings(StrictModel):
     gateway_port: int = Field(18083, ge=1, le=65535)
     rpc_port: int = Field(16123, ge=1, le=65535)
     task_slots: int = Field(24, ge=1)
+    taskmanagers: int = Field(1, ge=1, le=8)
     taskmanager_memory: str = Field("2560m", pattern=MEMORY)
     jobmanager_memory: str = Field("1024m", pattern=MEMORY)
 
@@ -85,8 +109,8 @@ class Profile(StrictModel):
     checkpoint_interval: str = Field("5s", pattern=DURATION)
     jobs: JobTuning = JobTuning()
     home: Path = Path(".warehouse")
-    state_dir: str = ".warehouse/checkpoints"
-    savepoint_dir: str = ".warehouse/savepoints"
+    state_dir: str | None = None  # default: <home>/checkpoints
+    savepoint_dir: str | None = None  # default: <home>/savepoints
     jar_cache: Path = Path("~/.cache/warehouse")
     maven_repository: str = Field("https://repo1.maven.org/maven2", pattern=r"^(https?|file)://")
     embedded: EmbeddedSettings = EmbeddedSettings()
@@ -100,9 +124,12 @@ class Profile(StrictModel):
         return self.flink == "embedded"
 
     def store_connection(self) -> StoreConnection:
+        """The store as the warehouse reaches it; the embedded one with the passwords `up` generated."""
         if isinstance(self.store, StoreConnection):
             return self.store
-        return StoreConnection(port=self.embedded.postgres_port)
+        reader = Login(user=READER_USER, password=SecretStr(read_secret(self.home, READER_PASSWORD)))
+        password = SecretStr(read_secret(self.home, STORE_PASSWORD))
+        return StoreConnection(port=self.embedded.postgres_port, password=password, reader=reader)
 
     def flink_endpoints(self) -> FlinkEndpoints:
         if isinstance(self.flink, FlinkEndpoints):
@@ -134,6 +161,37 @@ class Settings(StrictModel):
         if "://" in location:
             return location
         return (self.project_dir / location).resolve().as_uri()
+
+    @property
+    def state_uri(self) -> str:
+        """Where jobs keep their checkpoints: `state_dir`, by default the stack's home (shared by the projects
+        that share a home, so each finds the others' retained checkpoints)."""
+        return self.uri(self.profile.state_dir) if self.profile.state_dir else (self.home / "checkpoints").as_uri()
+
+    @property
+    def savepoint_uri(self) -> str:
+        return (
+            self.uri(self.profile.savepoint_dir) if self.profile.savepoint_dir else (self.home / "savepoints").as_uri()
+        )
+
+
+def job_runtime_settings(profile: Profile, state_uri: str) -> dict[str, str]:
+    """What every job is told on submission, so that any cluster, embedded or remote, runs it the same way:
+    checkpoints (which move the CDC slots), retained when a job fails or is cancelled (to resume from), a
+    restart strategy that outlasts a TaskManager or database restart, the profile's parallelism, and idle
+    source subtasks that do not hold the watermark back."""
+    return {
+        "execution.checkpointing.interval": f"{milliseconds(profile.checkpoint_interval)} ms",
+        "execution.checkpointing.min-pause": "1 s",
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        "state.checkpoints.dir": state_uri,
+        "restart-strategy.type": "exponential-delay",
+        "restart-strategy.exponential-delay.initial-backoff": "1 s",
+        "restart-strategy.exponential-delay.max-backoff": "30 s",
+        "parallelism.default": str(profile.parallelism),
+        # A CDC source reads the log with one subtask: the others would hold every watermark back forever.
+        "table.exec.source.idle-timeout": "2 s",
+    }
 
 
 def milliseconds(duration: str) -> int:

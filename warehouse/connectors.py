@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from warehouse.config import JobTuning, StoreConnection, milliseconds
 from warehouse.identifiers import flink, flink_string
+from warehouse.secrets import reference
 from warehouse.store import jdbc_url
 
 
@@ -64,7 +65,7 @@ def cdc_options(
         "hostname": store.host,
         "port": str(store.port),
         "username": store.user,
-        "password": store.password.get_secret_value(),
+        "password": reference(store.user),
         "database-name": database,
         "schema-name": schema,
         "table-name": table,
@@ -122,5 +123,5 @@ def _jdbc(store: StoreConnection, database: str, qualified_table: str) -> dict[s
         "url": jdbc_url(store, database),
         "table-name": qualified_table,
         "username": store.user,
-        "password": store.password.get_secret_value(),
+        "password": reference(store.user),
     }

@@ -12,28 +12,30 @@ import pyarrow as pa
 
 from warehouse.catalog import Catalog, CatalogEntry
 from warehouse.checks import Finding, check_models
-from warehouse.compiler import Compiler, JobPlan
-from warehouse.config import Settings, StoreConnection, load_settings
+from warehouse.compiler import CompiledJob, Compiler
+from warehouse.config import Settings, StoreConnection, job_runtime_settings, load_settings
 from warehouse.demo.generator import DemoConfig
 from warehouse.demo.live import feed, prepare_shop, settle
 from warehouse.docs import generate_docs, serve_docs
 from warehouse.doctor import Check, run_checks
 from warehouse.embedded.stack import ComponentState, EmbeddedStack
-from warehouse.engine import Engine
 from warehouse.errors import WarehouseError
 from warehouse.explore.adhoc import AdhocResult, run_query
 from warehouse.explore.batch import read_table
 from warehouse.explore.binlog import Change, reap_orphans, stream_changes
 from warehouse.gateway import GatewayClient
 from warehouse.jobmanager import JobManagerClient
+from warehouse.lifecycle.apply import Action, Lifecycle
+from warehouse.lifecycle.engine import Engine
+from warehouse.lifecycle.observe import RetainedCheckpoints
+from warehouse.lifecycle.plan import Plan, read_reviewed
+from warehouse.lifecycle.recover import Recovered, Recovery
+from warehouse.lifecycle.registry import Registry
+from warehouse.lifecycle.status import ModelStatus, collect
 from warehouse.lineage import LineageNode, lineage_for
 from warehouse.modeltests import ModelTestResult, run_model_tests
-from warehouse.planner import PlannedChange, plan_changes
 from warehouse.project import DataTestResult, DbtProject, Table
-from warehouse.registry import Registry
-from warehouse.runner import Action, Runner
 from warehouse.smoke import run_smoke
-from warehouse.status import ModelStatus, collect
 
 if TYPE_CHECKING:
     from warehouse.bench.config import BenchConfig
@@ -67,7 +69,8 @@ class Context:
 
     @cached_property
     def gateway(self) -> GatewayClient:
-        return GatewayClient(self.settings.profile.flink_endpoints().gateway_url)
+        passwords = self.settings.profile.store_connection().passwords()
+        return GatewayClient(self.settings.profile.flink_endpoints().gateway_url, passwords=passwords)
 
     @cached_property
     def jobmanager(self) -> JobManagerClient:
@@ -76,7 +79,7 @@ class Context:
     @cached_property
     def engine(self) -> Engine:
         profile = self.settings.profile
-        savepoints = self.settings.uri(profile.savepoint_dir)
+        savepoints = self.settings.savepoint_uri
         return Engine(self.gateway, self.jobmanager, profile.store_connection(), savepoints)
 
     @cached_property
@@ -84,25 +87,63 @@ class Context:
         return DbtProject(self.settings)
 
     @cached_property
-    def runner(self) -> Runner:
-        store = self.settings.profile.store_connection()
-        compiler = Compiler(self.project, store, self.settings.profile.jobs)
-        return Runner(self.project, compiler, Catalog(store), self.engine, Registry(store), self.progress)
+    def lifecycle(self) -> Lifecycle:
+        profile = self.settings.profile
+        store = profile.store_connection()
+        runtime = job_runtime_settings(profile, self.settings.state_uri)
+        compiler = Compiler(self.project, store, profile.jobs, runtime)
+        checkpoints = RetainedCheckpoints(self.settings.state_uri)
+        return Lifecycle(
+            self.project, compiler, Catalog(store), self.engine, Registry(store), checkpoints, self.progress
+        )
 
     def refresh(self) -> None:
         """Forget the parsed project (after model files changed)."""
-        for name in ("project", "runner"):
+        for name in ("project", "lifecycle"):
             self.__dict__.pop(name, None)
 
     # ---- the stack ------------------------------------------------------------------------------
-    def up(self) -> list[ComponentState]:
-        return EmbeddedStack(self.settings, self.progress).up()
+    def stack(self) -> EmbeddedStack:
+        return EmbeddedStack(self.settings, self.progress, self.profiles_dir)
 
-    def down(self) -> list[str]:
-        return EmbeddedStack(self.settings, self.progress).down()
+    def recovery(self) -> Recovery:
+        """Jobs across restarts, from the registry alone (no project parsing)."""
+        store = self.settings.profile.store_connection()
+        checkpoints = RetainedCheckpoints(self.settings.state_uri)
+        return Recovery(Registry(store), self.engine, checkpoints, self.progress)
+
+    def up(self) -> tuple[list[ComponentState], list[Recovered]]:
+        """Start the embedded stack (and its supervisor), then resume the jobs `down` parked or a crash stopped."""
+        stack = self.stack()
+        stack.up()
+        recovered = self.recovery().heal() if self.settings.profile.flink_is_embedded else []
+        stack.start_supervisor()
+        return stack.states(), recovered
+
+    def down(self) -> tuple[list[Recovered], list[str]]:
+        """Park every running job (stop with a savepoint), then stop the embedded stack, keeping the slots the
+        parked jobs resume from. With a remote profile, nothing is stopped."""
+        if not self.settings.profile.flink_is_embedded and not self.settings.profile.store_is_embedded:
+            return [], []
+        stack = self.stack()
+        supervisor = ["supervisor"] if stack.stop_supervisor() else []  # it would resume what is being parked
+        parked, keep = self._park()
+        return parked, supervisor + stack.down(keep)
+
+    def _park(self) -> tuple[list[Recovered], set[str] | None]:
+        if not all(state.running for state in self.stack_states() if state.name != "supervisor"):
+            self.progress("the stack is not fully running: jobs are not parked (up resumes them from checkpoints)")
+        try:
+            recovery = self.recovery()
+            parked = recovery.park() if self.settings.profile.flink_is_embedded else []
+            slots = {slot["name"] for record in recovery.registry.all().values() for slot in record.slots}
+        except WarehouseError as exc:
+            self.progress(f"jobs not parked, and no slot dropped: {exc.one_line()}")
+            return [], None
+        return parked, slots
 
     def stack_states(self) -> list[ComponentState]:
-        return EmbeddedStack(self.settings, self.progress).states()
+        return self.stack().states()
 
     def doctor(self) -> list[Check]:
         return run_checks(self.settings)
@@ -111,9 +152,9 @@ class Context:
         return run_smoke(self.engine, self.progress)
 
     # ---- models ---------------------------------------------------------------------------------
-    def compile(self, selector: str | None = None) -> list[tuple[JobPlan, Path]]:
+    def compile(self, selector: str | None = None) -> list[tuple[CompiledJob, Path]]:
         """Render every selected model to its Flink job script under target/warehouse/."""
-        plans = self.runner.plans(self.project.select(selector))
+        plans = self.lifecycle.compile(self.project.select(selector))
         folder = self.project_dir / "target" / "warehouse"
         folder.mkdir(parents=True, exist_ok=True)
         written = []
@@ -124,15 +165,21 @@ class Context:
         return written
 
     def run(self, selector: str | None = None, full_refresh: bool = False) -> list[Action]:
-        return self.runner.run(selector, full_refresh)
+        """Compile, decide and apply (see `plan`): start, keep, resume, upgrade or rebuild each selected job."""
+        return self.lifecycle.run(selector, full_refresh)
+
+    def run_reviewed(self, path: Path) -> list[Action]:
+        """Apply a plan written by `plan --out`, refusing if a fresh plan differs from it in any way."""
+        reviewed = read_reviewed(path)
+        return self.lifecycle.run(reviewed["selector"], reviewed["full_refresh"], reviewed)
 
     def check(self, selector: str | None = None) -> list[Finding]:
         """Flink's planner (EXPLAIN, no job started) and the static lints, for every selected model."""
-        return check_models(self.runner, selector)
+        return check_models(self.lifecycle, selector)
 
-    def plan(self, selector: str | None = None, full_refresh: bool = False) -> list[PlannedChange]:
-        """What `run` would do; applies nothing."""
-        return plan_changes(self.runner, selector, full_refresh)
+    def plan(self, selector: str | None = None, full_refresh: bool = False) -> Plan:
+        """What `run` would do, with the facts each decision rests on; applies nothing."""
+        return self.lifecycle.plan(selector, full_refresh)
 
     def data_tests(self, selector: str | None = None) -> list[DataTestResult]:
         """dbt's generic and singular data tests against the tables in the store."""
@@ -180,13 +227,13 @@ class Context:
             ) from exc
 
     def stop(self, selector: str | None = None) -> list[Action]:
-        return self.runner.stop(selector)
+        return self.lifecycle.stop(selector)
 
     def resume(self, selector: str | None = None) -> list[Action]:
-        return self.runner.resume(selector)
+        return self.lifecycle.resume(selector)
 
     def status(self) -> list[ModelStatus]:
-        return collect(self.runner.registry.all(), self.jobmanager, self.settings.profile.store_connection())
+        return collect(self.lifecycle.registry.all(), self.jobmanager, self.settings.profile.store_connection())
 
     def demo(self, orders: int = 20_000, rate: float | None = 2_000, seed: int = 42) -> int:
         """Fresh OLTP tables, every job (re)started on them, then the load generator; returns changes fed."""
@@ -214,14 +261,14 @@ class Context:
         limit: int | None = None,
     ) -> pa.Table:
         """The model's table as it is now, as a pyarrow.Table (`.to_pandas()` for a DataFrame)."""
-        return read_table(self.store, self.table_of(model), columns, where, order_by, limit)
+        return read_table(self.store.as_reader(), self.table_of(model), columns, where, order_by, limit)
 
     def explore_stream(
         self, model: str, snapshot: bool = False, limit: int | None = None, timeout: float | None = None
     ) -> Iterator[Change]:
         """The model's live change stream (binlog metadata + row), through a temporary slot."""
         reap_orphans(self.store)
-        return stream_changes(self.store, self.table_of(model), snapshot, limit, timeout)
+        return stream_changes(self.store.as_reader(), self.table_of(model), snapshot, limit, timeout)
 
     def sql(self, statement: str, stream: bool = False, limit: int = 1000, timeout: float = 60.0) -> AdhocResult:
         """Ad-hoc Flink SQL where model names are catalog tables; queries only, never writes."""
@@ -234,4 +281,4 @@ class Context:
 
     def catalog(self) -> list[CatalogEntry]:
         models = [self.project.models[uid] for uid in self.project.select(None)]
-        return self.runner.catalog.entries(models)
+        return self.lifecycle.catalog.entries(models)

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from warehouse.artifacts import CONNECTOR_JARS, FLINK_VERSION, cached_jar_paths, sha256_of
 from warehouse.config import Settings
 from warehouse.embedded.java import find_java
-from warehouse.embedded.processes import pid_path, port_open, port_owner, running
+from warehouse.embedded.processes import pid_path, port_open, port_owner, restart_counts, running
 from warehouse.errors import WarehouseError
 from warehouse.gateway import GatewayClient
 from warehouse.jobmanager import JobManagerClient
+from warehouse.lifecycle.observe import Observation, RetainedCheckpoints, observe
+from warehouse.lifecycle.registry import JobRecord, Registry
 from warehouse.store import connect, warehouse_slots
 
 MIN_SLOTS = 10
@@ -32,7 +34,9 @@ def run_checks(settings: Settings) -> list[Check]:
         checks += [_java, _jars]
     if profile.store_is_embedded or profile.flink_is_embedded:
         checks.append(_ports)
-    checks += [_postgres, _jobmanager, _sql_gateway]
+    checks += [_postgres, _jobmanager, _sql_gateway, _jobs]
+    if profile.flink_is_embedded or profile.store_is_embedded:
+        checks.append(_supervisor)
     return [check for group in checks for check in _guarded(group, settings)]
 
 
@@ -140,6 +144,39 @@ def _jobmanager(settings: Settings) -> list[Check]:
             "start a TaskManager (`warehouse up` restarts the embedded one)",
         ),
     ]
+
+
+def _jobs(settings: Settings) -> list[Check]:
+    """Every job the registry knows should be running; each one that is not gets the command that fixes it."""
+    profile = settings.profile
+    jobmanager = JobManagerClient(profile.flink_endpoints().rest_url, timeout=10)
+    checkpoints = RetainedCheckpoints(settings.state_uri)
+    records = Registry(profile.store_connection()).all()
+    checks = [_job_check(record, observe(record, jobmanager, checkpoints)) for record in records.values()]
+    return checks or [Check("jobs", True, "no jobs yet (`warehouse run` starts them)")]
+
+
+def _job_check(record: JobRecord, observation: Observation) -> Check:
+    name = f"job {record.model}"
+    if observation.state == "RUNNING":
+        return Check(name, True, f"running ({record.job_id})")
+    if record.status == "stopped":
+        return Check(name, True, "stopped with `warehouse stop`", "`warehouse resume` restarts it")
+    detail = f"{observation.state.lower()}: {observation.detail}" if observation.detail else observation.state.lower()
+    if observation.restore_point:
+        return Check(
+            name, False, detail, f"`warehouse up` (or `warehouse run`) resumes it from {observation.restore_point}"
+        )
+    return Check(name, False, detail, f"`warehouse run -s {record.model}` rebuilds it (nothing to resume from)")
+
+
+def _supervisor(settings: Settings) -> list[Check]:
+    home = settings.profile.home
+    process = running(pid_path(home, "supervisor"))
+    restarts = ", ".join(f"{name} {count}" for name, count in restart_counts(home).items()) or "none"
+    if process is None:
+        return [Check("supervisor", False, "not running: a component that dies stays dead", "`warehouse up`")]
+    return [Check("supervisor", True, f"pid {process.pid}; restarts since up: {restarts}")]
 
 
 def _sql_gateway(settings: Settings) -> list[Check]:

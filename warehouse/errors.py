@@ -35,3 +35,7 @@ class StackError(WarehouseError):
 
 class FlinkError(WarehouseError):
     """Flink rejected a statement or a job failed."""
+
+
+class NotFound(FlinkError):
+    """Flink answered 404: it does not know the job (or session, or operation) asked for."""

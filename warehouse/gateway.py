@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from warehouse.errors import FlinkError
+from warehouse.errors import FlinkError, WarehouseError
 from warehouse.http import JsonHttp
+from warehouse.secrets import resolve, scrub
 
 API = "/v2"
+FIRST_PAUSE = 0.005
+LONGEST_PAUSE = 0.2
 HINT = "start the embedded stack with `warehouse up`, or check flink.gateway_url in profiles.yml"
 
 
@@ -50,8 +53,11 @@ class Page:
 
 
 class GatewayClient:
-    def __init__(self, url: str, timeout: float = 120.0) -> None:
+    """`passwords` (by store user) resolve the `${password:<user>}` references of the statements sent."""
+
+    def __init__(self, url: str, timeout: float = 120.0, passwords: Mapping[str, str] | None = None) -> None:
         self.http = JsonHttp(url, "Flink SQL Gateway", HINT, timeout)
+        self.passwords = dict(passwords or {})
 
     def info(self) -> dict[str, Any]:
         result: dict[str, Any] = self.http.get(f"{API}/info")
@@ -60,15 +66,16 @@ class GatewayClient:
     def open_session(self, properties: dict[str, str] | None = None, name: str = "warehouse") -> Session:
         body = {"sessionName": name, "properties": properties or {}}
         handle = self.http.post(f"{API}/sessions", body)["sessionHandle"]
-        return Session(self.http, handle)
+        return Session(self.http, handle, self.passwords)
 
 
 class Session:
     """One gateway session. Use as a context manager so it is closed."""
 
-    def __init__(self, http: JsonHttp, handle: str) -> None:
+    def __init__(self, http: JsonHttp, handle: str, passwords: Mapping[str, str] | None = None) -> None:
         self.http = http
         self.handle = handle
+        self.passwords = dict(passwords or {})
 
     def __enter__(self) -> Session:
         return self
@@ -96,21 +103,37 @@ class Session:
         return self.execute(f"EXECUTE STATEMENT SET BEGIN\n{body}\nEND", **kwargs)
 
     def submit(self, statement: str) -> str:
-        result = self.http.post(f"{API}/sessions/{self.handle}/statements", {"statement": statement})
+        """Send a statement (its password references resolved at the last moment)."""
+        body = {"statement": resolve(statement, self.passwords)}
+        with self._scrubbed():
+            result = self.http.post(f"{API}/sessions/{self.handle}/statements", body)
         return str(result["operationHandle"])
+
+    @contextlib.contextmanager
+    def _scrubbed(self) -> Iterator[None]:
+        """No password in an error Flink sends back (it may quote a statement)."""
+        try:
+            yield
+        except WarehouseError as exc:
+            exc.message = scrub(exc.message, self.passwords)
+            exc.args = (exc.one_line(),)
+            raise
 
     def pages(self, operation: str, timeout: float) -> Iterator[Page]:
         """Result pages until end of stream or `timeout`; empty pages while results are not ready."""
         uri: str | None = f"{API}/sessions/{self.handle}/operations/{operation}/result/0?rowFormat=JSON"
         deadline = time.monotonic() + timeout
+        pause = FIRST_PAUSE  # most statements answer within milliseconds: poll fast, then back off
         while uri and time.monotonic() < deadline:
-            page = _page(self.http.get(uri))
+            with self._scrubbed():
+                page = _page(self.http.get(uri))
             yield page
             uri = page.next_uri
-            if page.ready and not page.rows:
-                time.sleep(0.1)
-            elif not page.ready:
-                time.sleep(0.2)
+            if page.rows:
+                pause = FIRST_PAUSE
+            else:
+                time.sleep(pause)
+                pause = min(pause * 2, LONGEST_PAUSE)
 
     def cancel_operation(self, operation: str) -> None:
         with contextlib.suppress(FlinkError):

@@ -9,7 +9,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from warehouse.errors import FlinkError, ServiceUnavailable
+from warehouse.errors import FlinkError, NotFound, ServiceUnavailable
 
 
 class JsonHttp:
@@ -40,7 +40,8 @@ class JsonHttp:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 payload = response.read()
         except urllib.error.HTTPError as exc:
-            raise FlinkError(f"{self.service} answered {exc.code} to {method} {path}: {_flink_message(exc)}") from None
+            kind = NotFound if exc.code == 404 else FlinkError
+            raise kind(f"{self.service} answered {exc.code} to {method} {path}: {_flink_message(exc)}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ServiceUnavailable(

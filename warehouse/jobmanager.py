@@ -53,9 +53,27 @@ class JobManagerClient:
         root = info.get("root-exception") or ""
         return str(root)
 
+    def failure(self, job_id: str) -> tuple[str, float] | None:
+        """The job's latest failure (its stack trace) and when it happened (epoch ms); None if it never failed."""
+        info = self.http.get(f"/jobs/{job_id}/exceptions")
+        if not info.get("root-exception"):
+            return None
+        return str(info["root-exception"]), float(info.get("timestamp") or 0)
+
+    def restarts(self, job_id: str) -> int:
+        """How many times Flink restarted the job (its `numRestarts` metric)."""
+        rows = self.http.get(f"/jobs/{job_id}/metrics", get="numRestarts")
+        return int(float(rows[0]["value"])) if rows else 0
+
     def checkpoints(self, job_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.http.get(f"/jobs/{job_id}/checkpoints")
         return result
+
+    def latest_checkpoint(self, job_id: str) -> str | None:
+        """Where the job's latest completed checkpoint (or savepoint) is kept, if Flink remembers one."""
+        latest = (self.checkpoints(job_id).get("latest") or {}).get("completed") or {}
+        path = latest.get("external_path")
+        return str(path) if path and path != "<checkpoint-not-externally-addressable>" else None
 
     def completed_checkpoints(self, job_id: str) -> int:
         return int(self.checkpoints(job_id)["counts"]["completed"])
@@ -63,6 +81,24 @@ class JobManagerClient:
     def vertex_metrics(self, job_id: str, vertex_id: str, names: list[str]) -> dict[str, float]:
         rows = self.http.get(f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics", get=",".join(names))
         return {row["id"]: float(row.get("sum", row.get("max", 0))) for row in rows}
+
+    def operator_metric(self, job_id: str, vertex_id: str, suffix: str) -> float:
+        """The sum over subtasks of a vertex's operator metrics whose name ends with `suffix` (0 if none)."""
+        available = self.http.get(f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics")
+        names = [row["id"] for row in available if str(row["id"]).endswith(suffix)]
+        return sum(self.vertex_metrics(job_id, vertex_id, names).values()) if names else 0.0
+
+    def table_snapshot_metrics(self, job_id: str, vertex_id: str) -> list[dict[str, float]]:
+        """Per table a CDC source reads: its coordinator's snapshot metrics (`snapshotEndTime`, ...) by name."""
+        path = f"/jobs/{job_id}/vertices/{vertex_id}/jm-operator-metrics"
+        names = [str(row["id"]) for row in self.http.get(path) if ".table." in str(row["id"])]
+        if not names:
+            return []
+        tables: dict[str, dict[str, float]] = {}
+        for row in self.http.get(path, get=",".join(names)):
+            table, _, metric = str(row["id"]).rpartition(".")
+            tables.setdefault(table, {})[metric] = float(row["value"])
+        return list(tables.values())
 
     def cancel(self, job_id: str) -> None:
         self.http.patch(f"/jobs/{job_id}?mode=cancel")

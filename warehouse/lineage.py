@@ -25,7 +25,7 @@ from warehouse.flinksql import WINDOW_COLUMNS, WINDOW_FUNCTIONS, FlinkSQL, Table
 from warehouse.types import flink_type
 
 if TYPE_CHECKING:
-    from warehouse.compiler import JobPlan, Stream
+    from warehouse.compiler import CompiledJob, Stream
     from warehouse.context import Context
     from warehouse.project import DbtProject, Model, Table
 
@@ -79,18 +79,18 @@ def lineage_for(context: Context, target: str) -> LineageNode:
     model, column = _split_target(target)
     project = context.project
     _check_column(_model_named(project, model), column)
-    plans = {plan.model.name: plan for plan in context.runner.plans(project.select(None))}
+    plans = {plan.model.name: plan for plan in context.lifecycle.compile(project.select(None))}
     return column_lineage(project, plans, model, column)
 
 
-def column_lineage(project: DbtProject, plans: Mapping[str, JobPlan], model: str, column: str) -> LineageNode:
+def column_lineage(project: DbtProject, plans: Mapping[str, CompiledJob], model: str, column: str) -> LineageNode:
     """Trace one column of a model through every upstream model down to source columns."""
     found = _model_named(project, model)
     _check_column(found, column)
     return _Tracer(project, plans).trace(found, column, "model")
 
 
-def model_lineage(project: DbtProject, plans: Mapping[str, JobPlan]) -> dict[str, dict[str, LineageNode]]:
+def model_lineage(project: DbtProject, plans: Mapping[str, CompiledJob]) -> dict[str, dict[str, LineageNode]]:
     """The lineage of every declared column of every planned model: {model unique_id: {column: node}}."""
     tracer = _Tracer(project, plans)
     return {plan.model.unique_id: _every_column(tracer, plan.model) for plan in plans.values()}
@@ -174,7 +174,7 @@ def _tree_lines(node: LineageNode, prefix: str, connector: str) -> Iterator[str]
 class _Tracer:
     """Traces model columns; remembers each (model, column, kind) so shared upstreams are traced once."""
 
-    def __init__(self, project: DbtProject, plans: Mapping[str, JobPlan]) -> None:
+    def __init__(self, project: DbtProject, plans: Mapping[str, CompiledJob]) -> None:
         self.project = project
         self.plans = plans
         self.traced: dict[tuple[str, str, Kind], LineageNode] = {}

@@ -29,10 +29,14 @@ class Binlog(StrictModel):
 
 
 class Watermark(StrictModel):
-    """Event time of the table for jobs that read its binlog: `WATERMARK FOR column AS column - delay`."""
+    """Event time of the table for jobs that read its binlog: `WATERMARK FOR column AS column - delay`.
+
+    `late_rows`: what a job windowing over the table does with rows behind the watermark: `keep` them in
+    `_warehouse.late_rows` (counted by `status`), or `drop` them in the window (counted by Flink)."""
 
     column: str
     delay: str = "5 SECOND"
+    late_rows: Literal["keep", "drop"] = "keep"
 
     @field_validator("delay")
     @classmethod

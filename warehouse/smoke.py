@@ -14,8 +14,8 @@ import psycopg
 from psycopg import sql
 
 from warehouse.connectors import FlinkColumn, cdc_options, jdbc_sink_options, table_ddl
-from warehouse.engine import Engine, JobSpec
 from warehouse.identifiers import pg
+from warehouse.lifecycle.engine import Engine, JobSpec
 from warehouse.store import connect
 
 SLOT = "wh_smoke"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -36,6 +38,25 @@ def connect(store: StoreConnection, database: str | None = None, **kwargs: Any) 
         raise ServiceUnavailable(
             f"cannot reach PostgreSQL at {store.host}:{store.port}/{dbname}: {first}", hint=HINT
         ) from None
+
+
+@contextlib.contextmanager
+def exclusive(store: StoreConnection, what: str, wait: bool = True) -> Iterator[bool]:
+    """Hold the store's advisory lock `what` (one holder at a time across processes and machines) while the
+    block runs; with `wait=False` the block gets False instead of waiting for another holder."""
+    key = int.from_bytes(hashlib.sha256(what.encode()).digest()[:8], "big", signed=True)
+    with connect(store) as conn:
+        if wait:
+            conn.execute("SELECT pg_advisory_lock(%s)", [key])
+            held = True
+        else:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+            held = bool(row and row[0])
+        try:
+            yield held
+        finally:
+            if held:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 def jdbc_url(store: StoreConnection, database: str | None = None) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from warehouse.errors import ConfigError
 
-__all__ = ["PgType", "compatible_change", "flink_type", "normalize_pg_type", "parse_pg_type"]
+__all__ = ["PgType", "compatible_change", "flink_type", "holds_values_of", "normalize_pg_type", "parse_pg_type"]
 
 # Every spelling accepted, mapped to the name PostgreSQL's format_type() prints (modifiers aside).
 _CANONICAL_NAMES = {
@@ -216,6 +216,18 @@ def compatible_change(old_pg: str, new_pg: str) -> bool:
     if old.array or new.array:
         return False
     return _widens_integer(old, new) or _widens_varchar(old, new) or _widens_numeric(old, new) or _widens_time(old, new)
+
+
+def holds_values_of(declared_pg: str, actual_pg: str) -> bool:
+    """Whether a source column declared as `declared_pg` reads every value of a database column of `actual_pg`
+    unchanged: the same type, a widening of it, or a type Flink reads the same way (text and varchar are both
+    STRING). A narrower declaration would make Flink turn what does not fit into NULL (or wrap it around)."""
+    if compatible_change(actual_pg, declared_pg):
+        return True
+    try:
+        return flink_type(declared_pg) == flink_type(actual_pg)
+    except ConfigError:
+        return False
 
 
 def _widens_integer(old: PgType, new: PgType) -> bool:

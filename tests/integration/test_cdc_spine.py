@@ -16,7 +16,7 @@ import pytest
 from tests.helpers import eventually
 from warehouse.connectors import FlinkColumn, cdc_options, jdbc_sink_options, table_ddl
 from warehouse.context import Context
-from warehouse.engine import JobSpec
+from warehouse.lifecycle.engine import JobSpec
 from warehouse.store import connect
 
 SLOT = "wh_spine_src"

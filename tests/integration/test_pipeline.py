@@ -19,7 +19,7 @@ MORE = DemoConfig(seed=12, n_orders=400, n_users=80, n_shops=12, n_products=40, 
 
 
 def job_ids(context: Context) -> dict[str, str | None]:
-    return {name: record.job_id for name, record in context.runner.registry.all().items()}
+    return {name: record.job_id for name, record in context.lifecycle.registry.all().items()}
 
 
 def test_every_layer_equals_the_oracle(shop: Context) -> None:
@@ -98,7 +98,7 @@ def test_a_state_compatible_change_restarts_from_a_savepoint(shop: Context) -> N
 
 
 def test_a_removed_model_has_its_job_cancelled_and_slots_dropped(shop: Context) -> None:
-    record = shop.runner.registry.all()["ads_user_metrics"]
+    record = shop.lifecycle.registry.all()["ads_user_metrics"]
     next(shop.project_dir.joinpath("models").rglob("ads_user_metrics.sql")).unlink()
     shop.refresh()
     actions = {a.model: a.action for a in shop.run()}
@@ -109,4 +109,4 @@ def test_a_removed_model_has_its_job_cancelled_and_slots_dropped(shop: Context) 
             "SELECT slot_name FROM pg_replication_slots WHERE slot_name = %s", [record.slots[0]["name"]]
         )
         assert slots.fetchall() == []
-    assert "ads_user_metrics" not in shop.runner.registry.all()
+    assert "ads_user_metrics" not in shop.lifecycle.registry.all()

@@ -58,9 +58,9 @@ def test_a_stream_keyed_unlike_its_table_warns_about_materializer_state(copy: Co
 
 
 def test_plan_lists_exactly_the_edited_model(copy: Context) -> None:
-    assert [c for c in copy.plan() if c.kind != "unchanged"] == []
+    assert [c for c in copy.plan().steps if c.kind != "unchanged"] == []
     edit(copy, "dwd_orders", "max_rows=100000", "max_rows=50000")
-    changes = [c for c in copy.plan() if c.kind != "unchanged"]
+    changes = [c for c in copy.plan().steps if c.kind != "unchanged"]
     assert [(c.model, c.kind, c.breaking, c.state_compatible) for c in changes] == [
         ("dwd_orders", "changed", False, True)
     ]
@@ -69,7 +69,7 @@ def test_plan_lists_exactly_the_edited_model(copy: Context) -> None:
 
 def test_plan_lists_dependants_of_a_breaking_change(copy: Context) -> None:
     edit(copy, "dws_shop_daily", "WHERE shop_id IS NOT NULL", "WHERE shop_id > 0 AND shop_id IS NOT NULL")
-    changes = {c.model: c for c in copy.plan() if c.kind != "unchanged"}
+    changes = {c.model: c for c in copy.plan().steps if c.kind != "unchanged"}
     assert set(changes) == {"dws_shop_daily", "ads_shop_metrics"}
     assert (changes["dws_shop_daily"].breaking, changes["dws_shop_daily"].state_compatible) == (True, False)
     assert changes["ads_shop_metrics"].kind == "indirect"

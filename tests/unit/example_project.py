@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from warehouse.compiler import Compiler, JobPlan
-from warehouse.config import StoreConnection, load_settings
+from warehouse.compiler import CompiledJob, Compiler
+from warehouse.config import StoreConnection, job_runtime_settings, load_settings
 from warehouse.project import DbtProject
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,12 +19,13 @@ def copy_example(folder: Path) -> Path:
     return folder
 
 
-def plan(project: Path, model: str) -> JobPlan:
+def plan(project: Path, model: str) -> CompiledJob:
     settings = load_settings(project, environ={})
     dbt = DbtProject(settings)
     uid = f"model.shop_warehouse.{model}"
     compiled = dbt.compile([uid])
-    return Compiler(dbt, StoreConnection(), settings.profile.jobs).plan(dbt.models[uid], compiled[uid])
+    runtime = job_runtime_settings(settings.profile, settings.state_uri)
+    return Compiler(dbt, StoreConnection(), settings.profile.jobs, runtime).compile(dbt.models[uid], compiled[uid])
 
 
 def edit(project: Path, relative: str, old: str, new: str) -> None:

@@ -17,10 +17,23 @@ def project(tmp_path: Path) -> Path:
 
 def test_every_job_gets_the_freshness_defaults(project: Path) -> None:
     job = plan(project, "dws_shop_daily")
-    assert job.settings == {"execution.buffer-timeout.interval": "10 ms"}
+    assert job.settings["execution.buffer-timeout.interval"] == "10 ms"
     script = job.script()
     assert "'debezium.poll.interval.ms' = '50'" in script
     assert "'sink.buffer-flush.interval' = '100ms'" in script
+
+
+def test_every_job_carries_the_settings_a_remote_cluster_would_not_have(project: Path) -> None:
+    """Checkpoints (they move the CDC slots), retained for resuming, a restart strategy that outlasts restarts."""
+    settings = plan(project, "dws_shop_daily").settings
+    assert settings["execution.checkpointing.interval"] == "5000 ms"
+    assert settings["execution.checkpointing.externalized-checkpoint-retention"] == "RETAIN_ON_CANCELLATION"
+    assert settings["state.checkpoints.dir"] == (project / ".warehouse" / "checkpoints").resolve().as_uri()
+    assert settings["restart-strategy.type"] == "exponential-delay"
+    assert settings["parallelism.default"] == "1"
+    (project / "profiles.yml").write_text("targets:\n  dev:\n    {parallelism: 2, checkpoint_interval: 1min}\n")
+    settings = plan(project, "dws_shop_daily").settings
+    assert (settings["parallelism.default"], settings["execution.checkpointing.interval"]) == ("2", "60000 ms")
 
 
 def test_profile_tuning_changes_the_job(project: Path) -> None:

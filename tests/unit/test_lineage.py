@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse.compiler import JobPlan
+from warehouse.compiler import CompiledJob
 from warehouse.context import Context
 from warehouse.lineage import (
     LineageError,
@@ -69,11 +69,11 @@ def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
 
 
 @pytest.fixture(scope="module")
-def plans(context: Context) -> dict[str, JobPlan]:
-    return {plan.model.name: plan for plan in context.runner.plans(context.project.select(None))}
+def plans(context: Context) -> dict[str, CompiledJob]:
+    return {plan.model.name: plan for plan in context.lifecycle.compile(context.project.select(None))}
 
 
-def trace(context: Context, plans: dict[str, JobPlan], target: str) -> LineageNode:
+def trace(context: Context, plans: dict[str, CompiledJob], target: str) -> LineageNode:
     model, column = target.split(".")
     return column_lineage(context.project, plans, model, column)
 
@@ -88,7 +88,9 @@ def chain(node: LineageNode) -> list[tuple[str, str]]:
     return steps
 
 
-def test_an_aggregate_traces_to_its_argument_down_to_the_source(context: Context, plans: dict[str, JobPlan]) -> None:
+def test_an_aggregate_traces_to_its_argument_down_to_the_source(
+    context: Context, plans: dict[str, CompiledJob]
+) -> None:
     gmv = trace(context, plans, "dws_shop_daily.gmv")
     assert chain(gmv) == [
         ("dws.dws_shop_daily.gmv", "model"),
@@ -103,7 +105,7 @@ def test_lineage_for_a_target_renders_the_project_itself(context: Context) -> No
     assert source_columns(lineage_for(context, "ads_shop_metrics.total_gmv")) == ["shop.public.orders.buy_fee"]
 
 
-def test_a_looked_up_column_traces_through_the_dimension(context: Context, plans: dict[str, JobPlan]) -> None:
+def test_a_looked_up_column_traces_through_the_dimension(context: Context, plans: dict[str, CompiledJob]) -> None:
     assert chain(trace(context, plans, "dwd_orders.catalog_name")) == [
         ("dwd.dwd_orders.catalog_name", "model"),
         ("ods.ods_product_catalog.catalog_name", "lookup"),
@@ -111,7 +113,7 @@ def test_a_looked_up_column_traces_through_the_dimension(context: Context, plans
     ]
 
 
-def test_a_lookup_with_cache_all_is_still_a_lookup(context: Context, plans: dict[str, JobPlan]) -> None:
+def test_a_lookup_with_cache_all_is_still_a_lookup(context: Context, plans: dict[str, CompiledJob]) -> None:
     assert "__lookup" not in plans["dwd_order_categories"].streams[0].sql  # the compiler joins the binlog
     assert chain(trace(context, plans, "dwd_order_categories.category"))[1] == (
         "ods.ods_product_catalog.catalog_name",
@@ -119,14 +121,14 @@ def test_a_lookup_with_cache_all_is_still_a_lookup(context: Context, plans: dict
     )
 
 
-def test_count_star_is_a_leaf_with_its_expression(context: Context, plans: dict[str, JobPlan]) -> None:
+def test_count_star_is_a_leaf_with_its_expression(context: Context, plans: dict[str, CompiledJob]) -> None:
     order_cnt = trace(context, plans, "dws_shop_daily.order_cnt")
     assert order_cnt.children == []
     assert order_cnt.expression == "COUNT(*)"
 
 
 def test_a_partial_update_column_is_traced_in_the_stream_that_writes_it(
-    context: Context, plans: dict[str, JobPlan]
+    context: Context, plans: dict[str, CompiledJob]
 ) -> None:
     assert source_columns(trace(context, plans, "dwd_orders.pay_platform")) == ["shop.public.orders_pay.pay_platform"]
     # the primary key is written by both streams
@@ -136,18 +138,18 @@ def test_a_partial_update_column_is_traced_in_the_stream_that_writes_it(
     ]
 
 
-def test_a_column_from_two_inputs_has_both(context: Context, plans: dict[str, JobPlan]) -> None:
+def test_a_column_from_two_inputs_has_both(context: Context, plans: dict[str, CompiledJob]) -> None:
     paid_gmv = trace(context, plans, "dws_shop_daily.paid_gmv")
     assert sorted(upstream_columns(paid_gmv)) == ["dwd.dwd_orders.buy_fee", "dwd.dwd_orders.pay_id"]
     assert sorted(source_columns(paid_gmv)) == ["shop.public.orders.buy_fee", "shop.public.orders_pay.pay_id"]
 
 
-def test_window_columns_trace_to_the_time_column(context: Context, plans: dict[str, JobPlan]) -> None:
+def test_window_columns_trace_to_the_time_column(context: Context, plans: dict[str, CompiledJob]) -> None:
     assert upstream_columns(trace(context, plans, "dws_shop_fee_per_minute.minute")) == ["dwd.dwd_orders.create_time"]
     assert source_columns(trace(context, plans, "dws_shop_fee_per_minute.fee")) == ["shop.public.orders.buy_fee"]
 
 
-def test_unknown_model_lists_the_models(context: Context, plans: dict[str, JobPlan]) -> None:
+def test_unknown_model_lists_the_models(context: Context, plans: dict[str, CompiledJob]) -> None:
     with pytest.raises(LineageError) as caught:
         column_lineage(context.project, plans, "dws_shop_weekly", "gmv")
     assert "no model named 'dws_shop_weekly'" in str(caught.value)
@@ -167,7 +169,7 @@ def test_a_target_must_name_model_and_column(context: Context) -> None:
         lineage_for(context, "gmv")
 
 
-def test_json_shape(context: Context, plans: dict[str, JobPlan]) -> None:
+def test_json_shape(context: Context, plans: dict[str, CompiledJob]) -> None:
     document = json.loads(json.dumps(to_json(trace(context, plans, "dwd_orders.catalog_name"))))
     assert set(document) == {"table", "column", "kind", "expression", "children"}
     assert (document["table"], document["column"], document["kind"]) == ("dwd.dwd_orders", "catalog_name", "model")
@@ -187,7 +189,7 @@ def test_json_shape(context: Context, plans: dict[str, JobPlan]) -> None:
     }
 
 
-def test_text_tree(context: Context, plans: dict[str, JobPlan]) -> None:
+def test_text_tree(context: Context, plans: dict[str, CompiledJob]) -> None:
     assert render_tree(trace(context, plans, "dwd_orders.order_id")) == (
         "dwd.dwd_orders.order_id  [model]  o.order_id\n"
         "├── ods.ods_orders.order_id  [model]  order_id\n"
@@ -197,7 +199,7 @@ def test_text_tree(context: Context, plans: dict[str, JobPlan]) -> None:
     )
 
 
-def test_every_column_of_every_model(context: Context, plans: dict[str, JobPlan]) -> None:
+def test_every_column_of_every_model(context: Context, plans: dict[str, CompiledJob]) -> None:
     everything = model_lineage(context.project, plans)
     assert set(everything) == {plan.model.unique_id for plan in plans.values()}
     for plan in plans.values():

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from warehouse.compiler import JobPlan, Stream
+from warehouse.compiler import CompiledJob, Stream
 from warehouse.gateway import Row as ResultRow
 from warehouse.model_config import TableSettings
 from warehouse.modeltests.diff import changelog_diff, table_diff
@@ -22,11 +22,11 @@ COLUMNS = (
 )
 
 
-def plan(materialized: str = "continuous", streams: dict[str, list[str]] | None = None) -> JobPlan:
+def plan(materialized: str = "continuous", streams: dict[str, list[str]] | None = None) -> CompiledJob:
     table = Table("model.x.orders", "warehouse", "dwd", "orders", COLUMNS, ("order_id",))
     model = Model(table, "models/orders.sql", materialized, TableSettings(primary_key=["order_id"]), ())
     owned = streams or {"main": ["order_id", "buy_fee", "create_time", "pay_id"]}
-    return JobPlan(model, [Stream(name, "", columns, 1) for name, columns in owned.items()], [], [], [])
+    return CompiledJob(model, [Stream(name, "", columns, 1) for name, columns in owned.items()], [], [], [])
 
 
 def change(

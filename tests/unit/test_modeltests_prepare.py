@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse.compiler import Compiler, JobPlan
+from warehouse.compiler import CompiledJob, Compiler
 from warehouse.config import StoreConnection, load_settings
 from warehouse.errors import ConfigError
 from warehouse.modeltests.fixtures import load_unit_tests
@@ -34,8 +34,9 @@ class Example:
         self.compiler = Compiler(self.project, STORE)
         uids = [f"model.shop_warehouse.{name}" for name in MODELS]
         compiled = self.project.compile(uids)
-        self.plans: dict[str, JobPlan] = {
-            self.project.models[uid].name: self.compiler.plan(self.project.models[uid], compiled[uid]) for uid in uids
+        self.plans: dict[str, CompiledJob] = {
+            self.project.models[uid].name: self.compiler.compile(self.project.models[uid], compiled[uid])
+            for uid in uids
         }
 
     def prepared(self, name: str) -> PreparedTest:

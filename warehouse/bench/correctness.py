@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from warehouse.bench.oracle import DWD_ORDERS, ORACLE, actual_rows, diff, oracle_rows
+from warehouse.bench.oracle import DWD_ORDERS, ORACLE, actual_rows, cutoff, diff, oracle_rows
 from warehouse.config import StoreConnection
 from warehouse.store import connect
 
@@ -48,9 +48,10 @@ def differences(
     found = {}
     with connect(store, database="shop") as shop:
         for layer_table, relation in relations.items():
+            parameters = cutoff(shop, layer_table)
             with connect(store, database=relation.database) as conn:
-                actual = actual_rows(conn, layer_table, (relation.schema, relation.table))
-            expected = oracle_rows(shop, layer_table)
+                actual = actual_rows(conn, layer_table, (relation.schema, relation.table), parameters)
+            expected = oracle_rows(shop, layer_table, parameters)
             if layer_table == DWD and names:
                 expected, actual = _tolerate_renames(expected, names), _tolerate_renames(actual, names)
             spec = ORACLE[layer_table]

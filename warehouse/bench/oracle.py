@@ -26,6 +26,10 @@ class OracleTable:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     query: LiteralString
+    # Event-time tables: the windows that must be final (a query over the shop giving `cutoff`), and how to read
+    # the streamed table: its rows plus the late changes it kept aside (`{relation}` is the streamed table).
+    cutoff: LiteralString | None = None
+    actual: LiteralString | None = None
 
 
 ODS_ORDERS = OracleTable(
@@ -146,34 +150,109 @@ GROUP BY o.shop_id
 ORDER BY 1""",
 )
 
+ODS_ORDERS_TIMED = OracleTable(
+    columns=("order_id", "shop_id", "buy_fee", "order_status", "create_time"),
+    key=("order_id",),
+    query="""
+SELECT order_id, shop_id, buy_fee, order_status, create_time
+FROM public.orders
+WHERE create_time IS NOT NULL
+ORDER BY order_id""",
+)
+
+# Orders per shop and minute of create_time, for the minutes that are final: the watermark is the newest create_time
+# seen minus an hour, so every minute that ended an hour before the newest order has fired. A change that arrived
+# after its minute fired (late) is not in the minute but in _warehouse.late_rows (with its kind: +I/+U add, -U/-D
+# take away), so the streamed minute plus its late changes must equal the minute computed from today's orders.
+DWS_SHOP_MINUTELY = OracleTable(
+    columns=("shop_id", "window_start", "window_end", "order_cnt", "gmv"),
+    key=("shop_id", "window_start"),
+    cutoff="SELECT max(create_time) - interval '1 hour' FROM public.orders",
+    query="""
+SELECT shop_id,
+       date_trunc('minute', create_time) AS window_start,
+       date_trunc('minute', create_time) + interval '1 minute' AS window_end,
+       count(*)::bigint AS order_cnt,
+       sum(buy_fee)::numeric(18, 2) AS gmv
+FROM public.orders
+WHERE shop_id IS NOT NULL AND create_time IS NOT NULL
+  AND date_trunc('minute', create_time) + interval '1 minute' <= %(cutoff)s
+GROUP BY 1, 2, 3
+ORDER BY 1, 2""",
+    actual="""
+WITH late AS (
+    SELECT (payload::jsonb ->> 'shop_id')::bigint AS shop_id,
+           date_trunc('minute', event_time) AS window_start,
+           CASE WHEN change IN ('+I', '+U') THEN 1 ELSE -1 END AS sign,
+           (payload::jsonb ->> 'buy_fee')::numeric AS buy_fee
+    FROM _warehouse.late_rows
+    WHERE model = 'dws_shop_minutely' AND upstream = 'ods_orders_timed'
+),
+changes AS (
+    SELECT shop_id, window_start, order_cnt, gmv FROM {relation}
+    UNION ALL
+    SELECT shop_id, window_start, sum(sign), sum(sign * buy_fee) FROM late WHERE shop_id IS NOT NULL GROUP BY 1, 2
+)
+SELECT shop_id, window_start, window_start + interval '1 minute' AS window_end,
+       sum(order_cnt)::bigint AS order_cnt, sum(gmv)::numeric(18, 2) AS gmv
+FROM changes
+WHERE window_start + interval '1 minute' <= %(cutoff)s
+GROUP BY 1, 2
+HAVING sum(order_cnt) <> 0
+ORDER BY 1, 2""",
+)
+
 ORACLE: dict[str, OracleTable] = {
     "ods.ods_orders": ODS_ORDERS,
     "ods.ods_orders_pay": ODS_ORDERS_PAY,
     "ods.ods_product_catalog": ODS_PRODUCT_CATALOG,
+    "ods.ods_orders_timed": ODS_ORDERS_TIMED,
     "dwd.dwd_orders": DWD_ORDERS,
     "dws.dws_user_daily": DWS_USER_DAILY,
     "dws.dws_shop_daily": DWS_SHOP_DAILY,
     "ads.ads_user_metrics": ADS_USER_METRICS,
     "ads.ads_shop_metrics": ADS_SHOP_METRICS,
+    "dws.dws_shop_minutely": DWS_SHOP_MINUTELY,
 }
+WINDOWED = ("ods.ods_orders_timed", "dws.dws_shop_minutely")
 
 
-def oracle_rows(shop: psycopg.Connection[Any], layer_table: str) -> list[tuple[Any, ...]]:
+def cutoff(shop: psycopg.Connection[Any], layer_table: str) -> dict[str, Any]:
+    """The parameters of an event-time table's queries (its final windows end by `cutoff`); {} for the others."""
+    query = ORACLE[layer_table].cutoff
+    if query is None:
+        return {}
+    row = shop.execute(query).fetchone()
+    return {"cutoff": row[0] if row else None}
+
+
+def oracle_rows(
+    shop: psycopg.Connection[Any], layer_table: str, parameters: dict[str, Any] | None = None
+) -> list[tuple[Any, ...]]:
     """What `layer_table` (e.g. "dws.dws_user_daily") must contain, computed from the OLTP tables of `shop`."""
-    return shop.execute(ORACLE[layer_table].query).fetchall()
+    table = ORACLE[layer_table]
+    arguments = parameters if parameters is not None else cutoff(shop, layer_table)
+    return shop.execute(table.query, arguments or None).fetchall()
 
 
 def actual_rows(
-    warehouse: psycopg.Connection[Any], layer_table: str, relation: tuple[str, str] | None = None
+    warehouse: psycopg.Connection[Any],
+    layer_table: str,
+    relation: tuple[str, str] | None = None,
+    parameters: dict[str, Any] | None = None,
 ) -> list[tuple[Any, ...]]:
     """The streamed table's rows: the oracle's columns, in the oracle's order, ordered by primary key.
 
     `relation` (schema, table) reads another table that must hold the same rows, e.g. a benchmark contender's.
+    An event-time table is read with its late changes and cut where the oracle cuts (`parameters`).
     """
     table = ORACLE[layer_table]
+    target = pg(*(relation or layer_table.split(".")))
+    if table.actual is not None:
+        return warehouse.execute(sql.SQL(table.actual).format(relation=target), parameters).fetchall()
     query = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
         sql.SQL(", ").join(pg(column) for column in table.columns),
-        pg(*(relation or layer_table.split("."))),
+        target,
         sql.SQL(", ").join(pg(column) for column in table.key),
     )
     return warehouse.execute(query).fetchall()

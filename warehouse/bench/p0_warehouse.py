@@ -12,9 +12,9 @@ from warehouse.bench.correctness import Relation
 from warehouse.bench.freshness import Layer, order_grained, shop_aggregate
 from warehouse.bench.oracle import ORACLE
 from warehouse.context import Context
-from warehouse.engine import TERMINAL_STATES
 from warehouse.errors import FlinkError, WarehouseError
 from warehouse.identifiers import pg
+from warehouse.lifecycle.engine import TERMINAL_STATES
 from warehouse.store import connect, drop_slots
 
 MODELS = ("ods_orders", "dwd_orders", "dws_shop_daily", "ads_shop_metrics")
@@ -79,7 +79,7 @@ class WarehousePipeline(Contender):
 
     def stop(self, say: Progress) -> None:
         """Cancel every job first, then drop all their slots (one job at a time would wait for each)."""
-        records = [r for r in self.context.runner.registry.all().values() if r.model in self.jobs and r.job_id]
+        records = [r for r in self.context.lifecycle.registry.all().values() if r.model in self.jobs and r.job_id]
         jobmanager = self.context.jobmanager
         running = [r.job_id for r in records if r.job_id and jobmanager.state(r.job_id) not in TERMINAL_STATES]
         for job_id in running:

@@ -12,6 +12,7 @@ dbt runs in a child process (so its CPU time is charged to P2), parsing once and
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from pathlib import Path
 from string import Template
@@ -30,6 +31,7 @@ from warehouse.identifiers import pg
 from warehouse.store import connect
 
 SCHEMA = "bench_p2"
+PASSWORD_VARIABLE = "WAREHOUSE_BENCH_STORE_PASSWORD"
 TABLES = ("dwd_orders", "dws_user_daily", "dws_shop_daily", "ads_user_metrics", "ads_shop_metrics")
 GONE = "dwd_orders_gone"
 
@@ -194,7 +196,7 @@ def _profile(store: StoreConnection) -> dict[str, Any]:
         "host": store.host,
         "port": store.port,
         "user": store.user,
-        "password": store.password.get_secret_value(),
+        "password": "{{ env_var('" + PASSWORD_VARIABLE + "', '') }}",  # the file never holds the password
         "dbname": SHOP_DATABASE,
         "schema": SCHEMA,
         "threads": 2,
@@ -222,6 +224,7 @@ class DbtIncremental(Contender):
         write_dbt_project(self.folder, self.store)
         context = multiprocessing.get_context("spawn")
         args = (str(self.folder), self.pause, self.stopping, self.rounds, self.errors)
+        os.environ[PASSWORD_VARIABLE] = self.store.password.get_secret_value()  # the dbt child process reads it
         self.process = context.Process(target=dbt_loop, args=args, daemon=True)
         self.process.start()
         say(f"p2: dbt loop started (pid {self.process.pid}) on {self.folder}")

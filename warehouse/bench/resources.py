@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import psutil
 
 from warehouse.config import Settings
+from warehouse.embedded.flink import flink_components
 from warehouse.embedded.postgres import EmbeddedPostgres
 from warehouse.embedded.processes import pid_path, running
-from warehouse.embedded.stack import FLINK_COMPONENTS
 from warehouse.errors import FlinkError
 from warehouse.jobmanager import JobManagerClient
 from warehouse.store import connect
@@ -98,7 +98,10 @@ class ResourceSampler:
         profile = self.settings.profile
         found: list[tuple[str, psutil.Process | None]] = []
         if profile.flink_is_embedded:
-            found += [(f"flink {c}", running(pid_path(profile.home, c))) for c in FLINK_COMPONENTS]
+            found += [
+                (f"flink {c}", running(pid_path(profile.home, c)))
+                for c in flink_components(profile.embedded.taskmanagers)
+            ]
         pids: list[tuple[str, int | None]] = [(f"{self.name} helper", pid) for pid in self.helper_pids()]
         if profile.store_is_embedded:
             pids.append(("postgres", EmbeddedPostgres(profile.home, profile.embedded.postgres_port).pid()))

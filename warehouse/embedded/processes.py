@@ -19,6 +19,30 @@ def pid_path(home: Path, component: str) -> Path:
     return home / "run" / f"{component}.pid"
 
 
+def wanted_path(home: Path) -> Path:
+    """Present from `warehouse up` until `warehouse down`: the supervisor keeps the stack running meanwhile."""
+    return home / "run" / "stack.wanted"
+
+
+def restarts_path(home: Path) -> Path:
+    return home / "run" / "restarts.json"
+
+
+def restart_counts(home: Path) -> dict[str, int]:
+    """How many times the supervisor restarted each component since `warehouse up`."""
+    try:
+        counts = json.loads(restarts_path(home).read_text())
+        return {str(k): int(v) for k, v in counts.items()}
+    except (OSError, ValueError):
+        return {}
+
+
+def count_restart(home: Path, component: str) -> None:
+    counts = restart_counts(home)
+    counts[component] = counts.get(component, 0) + 1
+    restarts_path(home).write_text(json.dumps(counts))
+
+
 def start_detached(command: Sequence[str], *, env: Mapping[str, str], log: Path, pid_file: Path) -> int:
     """Start a process in its own session (it outlives this command) and record it."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +129,7 @@ def tail(path: Path, lines: int = 15) -> str:
 
 
 def environment(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
+    """This process's environment for a child, without the passwords the warehouse keeps there for dbt."""
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_PASSWORD")}
     env.update(extra)
     return env

@@ -5,23 +5,37 @@ With a remote profile both are no-ops: the rest of the product only ever sees en
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from warehouse.artifacts import ensure_flink
 from warehouse.config import Settings
-from warehouse.embedded.flink import EmbeddedFlink
+from warehouse.embedded.flink import EmbeddedFlink, flink_components, role
 from warehouse.embedded.java import Java, find_java
 from warehouse.embedded.postgres import EmbeddedPostgres
-from warehouse.embedded.processes import pid_path, port_open, port_owner, running, stop, wait_until
+from warehouse.embedded.processes import (
+    environment,
+    pid_path,
+    port_open,
+    port_owner,
+    restart_counts,
+    restarts_path,
+    running,
+    start_detached,
+    stop,
+    wait_until,
+    wanted_path,
+)
 from warehouse.errors import FlinkError, ServiceUnavailable, StackError
 from warehouse.gateway import GatewayClient
 from warehouse.jobmanager import JobManagerClient
-from warehouse.store import drop_slots, ensure_database
+from warehouse.secrets import READER_PASSWORD, STORE_PASSWORD, ensure_secret
+from warehouse.store import connect, drop_slots, ensure_database, warehouse_slots
 
 Progress = Callable[[str], None]
-FLINK_COMPONENTS = ("jobmanager", "taskmanager", "sql-gateway")
+SUPERVISOR = "supervisor"
 STORE_DATABASES = ("warehouse", "shop")
 
 
@@ -33,39 +47,71 @@ class ComponentState:
 
 
 class EmbeddedStack:
-    def __init__(self, settings: Settings, progress: Progress) -> None:
+    def __init__(self, settings: Settings, progress: Progress, profiles_dir: Path | None = None) -> None:
         self.settings = settings
+        self.profiles_dir = profiles_dir
         self.profile = settings.profile
         self.progress = progress
         self.postgres = EmbeddedPostgres(self.profile.home, self.profile.embedded.postgres_port)
 
     # ---- up -------------------------------------------------------------------------------------
     def up(self) -> list[ComponentState]:
+        """Start what is not running, then the supervisor that keeps it running until `down`."""
         before = self.states()
-        if before and all(state.running for state in before):
+        if before and all(state.running for state in before if state.name != SUPERVISOR):
             self.progress("the embedded stack is already running")
-            return before
+        else:
+            self.start_missing()
+        return self.states()
+
+    def start_missing(self) -> list[str]:
+        """Start every component that is not running (`up`, and the supervisor after a crash); their names."""
+        missing = [state.name for state in self.states() if not state.running and state.name != SUPERVISOR]
         java = find_java() if self.profile.flink_is_embedded else None
         self._check_ports()
         if self.profile.store_is_embedded:
             self._up_postgres()
         if java is not None:
             self._up_flink(java)
-        return self.states()
+        return missing
+
+    def start_supervisor(self) -> None:
+        """After `up` resumed the jobs: from now on a component that dies is started again."""
+        if not self.states():
+            return
+        wanted_path(self.profile.home).parent.mkdir(parents=True, exist_ok=True)
+        wanted_path(self.profile.home).write_text("the supervisor keeps this stack running until `warehouse down`\n")
+        if running(self._pid_file(SUPERVISOR)) is None:
+            restarts_path(self.profile.home).unlink(missing_ok=True)
+            settings = self.settings
+            command = [sys.executable, "-m", "warehouse.embedded.supervisor", str(settings.project_dir)]
+            command += [settings.target, str(self.profiles_dir or "")]
+            log = self.profile.home / "logs" / "supervisor.log"
+            start_detached(command, env=environment(), log=log, pid_file=self._pid_file(SUPERVISOR))
+            self.progress(f"started the supervisor (log {log})")
+
+    def stop_supervisor(self) -> bool:
+        """Before jobs are parked or components stopped: nothing restarts them from now on."""
+        wanted_path(self.profile.home).unlink(missing_ok=True)
+        return stop(self._pid_file(SUPERVISOR))
 
     def _up_postgres(self) -> None:
+        password = ensure_secret(self.profile.home, STORE_PASSWORD)
+        reader_password = ensure_secret(self.profile.home, READER_PASSWORD)
         if self.postgres.pid() is None:
             self.progress(f"starting PostgreSQL on 127.0.0.1:{self.postgres.port}")
-            self.postgres.start()
+            self.postgres.start(password)
         connection = self.profile.store_connection()
+        with connect(connection, database="postgres") as conn:
+            self.postgres.secure(conn, password, reader_password)
         for database in {connection.database, *STORE_DATABASES}:
             ensure_database(connection, database)
 
     def _up_flink(self, java: Java) -> None:
-        jars = ensure_flink(self.profile.jar_cache, self.profile.maven_repository, self.progress)
+        jars = ensure_flink(self.profile.jar_cache, self.profile.maven_repository, self.progress, java.executable)
         flink = EmbeddedFlink(self.settings, jars, java)
         flink.write_config()
-        for component in FLINK_COMPONENTS:
+        for component in self._flink_components():
             if running(flink.pid_file(component)) is None:
                 self.progress(f"starting Flink {component}")
                 flink.start(component)
@@ -73,9 +119,10 @@ class EmbeddedStack:
 
     def _await_ready(self, component: str, flink: EmbeddedFlink) -> None:
         endpoints = self.profile.flink_endpoints()
+        wanted = self._flink_components().index(component)  # the taskmanagers started before this one, and it
         checks: dict[str, Callable[[], bool]] = {
             "jobmanager": lambda: _answers(lambda: JobManagerClient(endpoints.rest_url, 5).overview()),
-            "taskmanager": lambda: _taskmanagers(endpoints.rest_url) > 0,
+            "taskmanager": lambda: _taskmanagers(endpoints.rest_url) >= wanted,
             "sql-gateway": lambda: _answers(lambda: GatewayClient(endpoints.gateway_url, 5).info()),
         }
 
@@ -85,7 +132,7 @@ class EmbeddedStack:
                     f"Flink {component} exited during start-up; log {flink.log(component)}",
                     hint=f"read {flink.log(component)} and {flink.log(component + '.out')}",
                 )
-            return checks[component]()
+            return checks[role(component)]()
 
         wait_until(alive_and_ready, f"Flink {component}", 120, flink.log(component))
 
@@ -111,23 +158,29 @@ class EmbeddedStack:
                 )
 
     # ---- down -----------------------------------------------------------------------------------
-    def down(self) -> list[str]:
-        stopped = []
-        for component in reversed(FLINK_COMPONENTS):
+    def down(self, keep_slots: Collection[str] | None = ()) -> list[str]:
+        """Stop the supervisor, then every component; drop the warehouse's replication slots but `keep_slots`
+        (those of parked jobs, which resume from them); None drops none."""
+        stopped = [SUPERVISOR] if self.stop_supervisor() else []
+        for component in reversed(self._flink_components()):
             if stop(self._pid_file(component)):
                 stopped.append(component)
                 self.progress(f"stopped Flink {component}")
+        if self.postgres.pid() is not None and keep_slots is not None:
+            dropped = self._drop_slots(keep_slots)
+            self.progress(f"dropped {dropped} unused replication slot(s)" if dropped else "no unused slots to drop")
         if self.postgres.pid() is not None:
-            dropped = self._drop_slots()
-            self.progress(f"dropped {dropped} replication slot(s)" if dropped else "no replication slots to drop")
             self.postgres.stop()
             stopped.append("postgres")
             self.progress("stopped PostgreSQL")
         return stopped
 
-    def _drop_slots(self) -> int:
-        """Slots outlive their jobs; left behind they pin WAL forever."""
-        return drop_slots(self.profile.store_connection())
+    def _drop_slots(self, keep: Collection[str]) -> int:
+        """Slots outlive their jobs; left behind (with no job to resume them) they pin WAL forever."""
+        store = self.profile.store_connection()
+        with connect(store) as conn:
+            unused = [name for name, _ in warehouse_slots(conn) if name not in keep]
+        return drop_slots(store, unused) if unused else 0
 
     # ---- state ----------------------------------------------------------------------------------
     def states(self) -> list[ComponentState]:
@@ -136,11 +189,23 @@ class EmbeddedStack:
             pid = self.postgres.pid()
             states.append(ComponentState("postgres", pid is not None, f"pid {pid}" if pid else "stopped"))
         if self.profile.flink_is_embedded:
-            for component in FLINK_COMPONENTS:
+            for component in self._flink_components():
                 process = running(self._pid_file(component))
                 detail = f"pid {process.pid}" if process else "stopped"
                 states.append(ComponentState(component, process is not None, detail))
+        if states:
+            states.append(self._supervisor_state())
         return states
+
+    def _supervisor_state(self) -> ComponentState:
+        process = running(self._pid_file(SUPERVISOR))
+        if process is None:
+            return ComponentState(SUPERVISOR, False, "stopped")
+        restarts = ", ".join(f"{name} {count}" for name, count in restart_counts(self.profile.home).items())
+        return ComponentState(SUPERVISOR, True, f"pid {process.pid}; restarts: {restarts or 'none'}")
+
+    def _flink_components(self) -> list[str]:
+        return flink_components(self.profile.embedded.taskmanagers)
 
     def _pid_file(self, component: str) -> Path:
         return pid_path(self.profile.home, component)

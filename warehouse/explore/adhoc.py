@@ -11,6 +11,7 @@ replication slot is dropped when the query ends; one left by a killed process is
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,16 +29,18 @@ from warehouse.connectors import (
     jdbc_scan_options,
     table_ddl,
 )
-from warehouse.engine import Engine
 from warehouse.errors import WarehouseError
 from warehouse.flinksql import parse, table_references
 from warehouse.gateway import Column, Row
 from warehouse.identifiers import flink, flink_string
+from warehouse.lifecycle.engine import Engine
 from warehouse.project import Table
 from warehouse.store import connect, drop_slots, session_slot_name, slot_owner_pid
 from warehouse.types import flink_type
 
 SLOT_PREFIX = "wh_sql_"
+HINT = re.compile(r"/\*\s*\+")
+NO_HINTS = {"table.dynamic-table-options.enabled": "false"}
 QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 _sequence = itertools.count()
 
@@ -56,13 +59,20 @@ class AdhocResult:
 def run_query(
     engine: Engine, tables: dict[str, Table], statement: str, stream: bool, limit: int, timeout: float
 ) -> AdhocResult:
+    """The query's tables read as the store's read-only login; table option hints are refused (a hint could
+    turn a JDBC table's name into any SQL) and switched off in Flink as well."""
     query = _only_a_query(statement, tables)
     reap_orphan_queries(engine)
     slot = session_slot_name(SLOT_PREFIX, next(_sequence))
-    ddl, slots = _declarations(engine.store, tables, query, stream, slot)
+    ddl, slots = _declarations(engine.store.as_reader(), tables, query, stream, slot)
     with _slots_dropped(engine, slots), engine.gateway.open_session() as session:
         mode = "streaming" if stream else "batch"
-        for key, value in {"execution.runtime-mode": mode, "pipeline.name": slot}.items():
+        settings = {
+            "execution.runtime-mode": mode,
+            "pipeline.name": slot,
+            "table.dynamic-table-options.enabled": "false",
+        }
+        for key, value in settings.items():
             session.execute(f"SET {flink_string(key)} = {flink_string(value)}")
         for statement_ in ddl:
             session.execute(statement_)
@@ -79,6 +89,11 @@ def reap_orphan_queries(engine: Engine) -> None:
 
 
 def _only_a_query(statement: str, tables: dict[str, Table]) -> str:
+    if HINT.search(statement):
+        raise ReadOnlyError(
+            "hints (/*+ ... */) are refused in warehouse sql",
+            hint="table options are the warehouse's to set: query the model's table as it is",
+        )
     statements = parse(statement)
     if len(statements) != 1:
         raise ReadOnlyError(f"expected one query, got {len(statements)} statements", hint="run them one at a time")

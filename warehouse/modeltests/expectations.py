@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from warehouse.compiler import JobPlan
+from warehouse.compiler import CompiledJob
 from warehouse.modeltests.fixtures import CHANGELOG_OPS, OP_KEY, STREAM_KEY, UnitTest
 from warehouse.modeltests.inputs import Key, Row, column_types, key_of
 from warehouse.modeltests.values import ValueTypeError, typed
@@ -30,7 +30,7 @@ class Expectation:
         return {tuple(row[c] for c in self.key): row for row in self.rows}
 
 
-def expectation(test: UnitTest, plan: JobPlan) -> Expectation:
+def expectation(test: UnitTest, plan: CompiledJob) -> Expectation:
     expect = test.spec.expect
     kind: Literal["rows", "changelog"] = "rows" if expect.rows is not None else "changelog"
     written = expect.rows if expect.rows is not None else expect.changelog or []
@@ -43,7 +43,7 @@ def expectation(test: UnitTest, plan: JobPlan) -> Expectation:
     return Expectation(kind, key, columns, rows)
 
 
-def _row(test: UnitTest, plan: JobPlan, where: str, item: dict[str, Any], kind: str) -> Row:
+def _row(test: UnitTest, plan: CompiledJob, where: str, item: dict[str, Any], kind: str) -> Row:
     table = plan.model.table
     types = column_types(table)
     values = dict(item)
@@ -67,7 +67,7 @@ def _value(test: UnitTest, where: str, value: Any, type_: str) -> Any:
         raise test.error(where, str(exc)) from None
 
 
-def _check_changelog_fields(test: UnitTest, plan: JobPlan, where: str, fields: dict[str, Any]) -> None:
+def _check_changelog_fields(test: UnitTest, plan: CompiledJob, where: str, fields: dict[str, Any]) -> None:
     if fields.get(OP_KEY) not in CHANGELOG_OPS:
         got = f"got {fields[OP_KEY]!r}" if OP_KEY in fields else "missing"
         raise test.error(f"{where}.{OP_KEY}", f"expected one of {', '.join(CHANGELOG_OPS)} ({got})")
@@ -76,7 +76,7 @@ def _check_changelog_fields(test: UnitTest, plan: JobPlan, where: str, fields: d
         raise test.error(f"{where}.{STREAM_KEY}", f"{plan.model.name} has no stream '{fields[STREAM_KEY]}' ({streams})")
 
 
-def _check_unique_keys(test: UnitTest, plan: JobPlan, rows: list[Row]) -> None:
+def _check_unique_keys(test: UnitTest, plan: CompiledJob, rows: list[Row]) -> None:
     seen: set[Key] = set()
     for index, row in enumerate(rows):
         key = key_of(plan.model.table, row)

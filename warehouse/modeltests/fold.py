@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from warehouse.compiler import JobPlan
+from warehouse.compiler import CompiledJob
 from warehouse.gateway import Row as ResultRow
 from warehouse.modeltests.inputs import Key, Row, column_types, key_of
 from warehouse.modeltests.values import typed
@@ -28,7 +28,7 @@ class Emitted:
     row: Row  # every column of the model's table, typed; NULL where the stream writes none
 
 
-def emitted(rows: Sequence[ResultRow], plan: JobPlan) -> list[Emitted]:
+def emitted(rows: Sequence[ResultRow], plan: CompiledJob) -> list[Emitted]:
     """The query's result rows (stream name first, then the table's columns) as typed changes."""
     types = column_types(plan.model.table)
     changes = []
@@ -39,7 +39,7 @@ def emitted(rows: Sequence[ResultRow], plan: JobPlan) -> list[Emitted]:
     return changes
 
 
-def final_table(changes: Sequence[Emitted], plan: JobPlan) -> dict[Key, Row]:
+def final_table(changes: Sequence[Emitted], plan: CompiledJob) -> dict[Key, Row]:
     table = plan.model.table
     owned = {stream.name: [*table.primary_key, *stream.columns] for stream in plan.streams}
     versions: dict[tuple[str, Key], list[Row]] = {}

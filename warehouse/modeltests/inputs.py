@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from warehouse.compiler import LOOKUP_SUFFIX, PROC_TIME, Compiler, JobPlan
+from warehouse.compiler import LOOKUP_SUFFIX, PROC_TIME, CompiledJob, Compiler
 from warehouse.flinksql import table_references
 from warehouse.model_config import Watermark
 from warehouse.modeltests.fixtures import OP_KEY, OPS, WATERMARK_KEY, GivenInput, InputRef, UnitTest
@@ -78,7 +78,7 @@ def key_of(table: Table, row: Row) -> Key:
     return tuple(row.get(column) for column in table.primary_key)
 
 
-def job_reads(plan: JobPlan, compiler: Compiler) -> Reads:
+def job_reads(plan: CompiledJob, compiler: Compiler) -> Reads:
     streams: dict[str, Table] = {}
     lookups: dict[str, Table] = {}
     for stream in plan.streams:
@@ -94,7 +94,7 @@ def job_reads(plan: JobPlan, compiler: Compiler) -> Reads:
 
 
 def resolve_inputs(
-    test: UnitTest, plan: JobPlan, project: DbtProject, compiler: Compiler
+    test: UnitTest, plan: CompiledJob, project: DbtProject, compiler: Compiler
 ) -> tuple[list[StreamInput], list[LookupInput]]:
     reads = job_reads(plan, compiler)
     given = _given_by_table(test, project, reads)

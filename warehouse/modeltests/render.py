@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from warehouse.compiler import PROC_TIME, JobPlan, Stream
+from warehouse.compiler import PROC_TIME, CompiledJob, Stream
 from warehouse.config import StoreConnection
 from warehouse.connectors import FlinkColumn, LookupCache, jdbc_lookup_options, table_ddl
 from warehouse.identifiers import flink, flink_string
@@ -122,17 +122,17 @@ def _lookup_table(lookup: LookupInput, scratch_table: str, store: StoreConnectio
     return table_ddl((table.database, table.schema, lookup.name), columns, table.primary_key, options)
 
 
-def stream_views(plan: JobPlan) -> list[str]:
+def stream_views(plan: CompiledJob) -> list[str]:
     """The model's streams, exactly as its job declares them."""
     return [f"CREATE TEMPORARY VIEW {_view(stream)} AS\n{stream.sql}" for stream in plan.streams]
 
 
-def query(plan: JobPlan) -> str:
+def query(plan: CompiledJob) -> str:
     """Every stream's rows as the sink receives them: all table columns (NULL where the stream has none)."""
     return "\nUNION ALL\n".join(_stream_select(plan, stream) for stream in plan.streams)
 
 
-def _stream_select(plan: JobPlan, stream: Stream) -> str:
+def _stream_select(plan: CompiledJob, stream: Stream) -> str:
     casts = [flink_string(stream.name) + f" AS {flink(STREAM_COLUMN)}"]
     for column, type_ in column_types(plan.model.table).items():
         value = flink(column) if column in stream.columns else "NULL"

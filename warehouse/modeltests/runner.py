@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from warehouse.compiler import Compiler, JobPlan
+from warehouse.compiler import CompiledJob, Compiler
 from warehouse.config import StoreConnection
 from warehouse.errors import FlinkError, WarehouseError
 from warehouse.gateway import GatewayClient
@@ -56,7 +56,7 @@ class ModelTestResult:
 @dataclass(frozen=True)
 class PreparedTest:
     test: UnitTest
-    plan: JobPlan
+    plan: CompiledJob
     streams: list[StreamInput]
     lookups: list[LookupInput]
     expectation: Expectation
@@ -101,12 +101,12 @@ def _prepare(context: Context, tests: list[UnitTest]) -> list[PreparedTest]:
     """Compile the models once and check every fixture against them, before any job runs."""
     _require_local_flink(context)
     uids = {model.name: model.unique_id for model in context.project.models.values()}
-    plans = {plan.model.name: plan for plan in context.runner.plans(sorted({uids[t.model] for t in tests}))}
+    plans = {plan.model.name: plan for plan in context.lifecycle.compile(sorted({uids[t.model] for t in tests}))}
     compiler = Compiler(context.project, context.settings.profile.store_connection(), context.settings.profile.jobs)
     return [prepare(test, plans[test.model], context.project, compiler) for test in tests]
 
 
-def prepare(test: UnitTest, plan: JobPlan, project: DbtProject, compiler: Compiler) -> PreparedTest:
+def prepare(test: UnitTest, plan: CompiledJob, project: DbtProject, compiler: Compiler) -> PreparedTest:
     """One test checked against its model's job: its inputs as events, its expectation typed."""
     streams, lookups = resolve_inputs(test, plan, project, compiler)
     return PreparedTest(test, plan, streams, lookups, expectation(test, plan))

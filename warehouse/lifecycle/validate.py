@@ -1,0 +1,117 @@
+"""A compiled job through Flink's planner, without running it: what `check` reports and what `run` requires
+of every new or changed job before it touches anything that runs.
+
+The job's settings are SET, its tables and stream views declared in a gateway session of their own, and
+its statement set EXPLAINed. A rejection names the model file and line (Flink's line in the stream's view
+is mapped back to the file).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from warehouse.compiler import CompiledJob, Stream
+from warehouse.errors import FlinkError
+from warehouse.eventtime import FLOOR_SUFFIX
+from warehouse.gateway import Session, StatementResult
+from warehouse.identifiers import flink, flink_string
+from warehouse.project import Model
+
+FLINK_POSITION = re.compile(r"line (\d+), column (\d+)")
+VIEW = re.compile(r"CREATE TEMPORARY VIEW `wh_stream_(\w+)`")
+SessionFactory = Callable[[], Session]
+
+
+class PlannerRejection(FlinkError):
+    """Flink's planner refused one of the job's statements; `where` is the model file and line."""
+
+    def __init__(self, model: Model, where: str, flink_message: str) -> None:
+        self.model = model
+        self.flink_message = flink_message
+        super().__init__(
+            f"Flink's planner rejects model {model.name}: {flink_message}",
+            where=where,
+            hint="fix the model; `warehouse compile` shows the Flink SQL",
+        )
+
+
+@dataclass(frozen=True)
+class Explained:
+    plan: str  # Flink's EXPLAIN of the statement set
+    stream_types: dict[str, dict[str, str]]  # stream -> column -> Flink type (as DESCRIBE prints it)
+
+
+def explain(open_session: SessionFactory, job: CompiledJob) -> Explained:
+    """Flink's plan of the job (EXPLAIN of its statement set) and its streams' types; raises PlannerRejection."""
+    model = job.model
+    views = {s.name: s for s in job.streams}
+    body = "\n".join(f"{insert};" for insert in job.inserts)
+    settings = {"execution.runtime-mode": "streaming", **job.settings}
+    with open_session() as session:
+        for key, value in settings.items():
+            session.execute(f"SET {flink_string(key)} = {flink_string(value)}")
+        for statement in job.ddl:
+            _execute(session, statement, model, _stream_of_view(statement, views))
+        explained = _execute(session, f"EXPLAIN STATEMENT SET BEGIN\n{body}\nEND", model, job.streams[0])
+        types = {stream.name: _column_types(session, stream) for stream in job.streams}
+    plan = "\n".join(str(value) for row in explained.rows for value in row.fields)
+    _require_one_late_judge(job, plan)
+    return Explained(plan, types)
+
+
+def _require_one_late_judge(job: CompiledJob, plan: str) -> None:
+    """The window and the late-rows sink must share one judgement of each change (eventtime.py); if Flink's
+    optimizer copied it, the two could disagree about a change, so the job is refused rather than run."""
+    execution = plan[plan.find("== Optimized Execution Plan ==") :]
+    for read in job.event_time:
+        floor = f"LookupJoin(table=[{read.table.database}.{read.table.schema}.{read.table.name}{FLOOR_SUFFIX}]"
+        if execution.count(floor) > 1:
+            raise FlinkError(
+                f"model {job.model.name}: Flink's plan judges the lateness of {read.table.name}'s changes twice",
+                where=job.model.path,
+                hint="report it with the model; meanwhile set `late_rows: drop` on the watermark of "
+                f"{read.table.name} (late rows are then counted, not kept)",
+            )
+
+
+def _column_types(session: Session, stream: Stream) -> dict[str, str]:
+    described = session.execute(f"DESCRIBE {flink(f'wh_stream_{stream.name}')}")
+    return {str(row.fields[0]): str(row.fields[1]) for row in described.rows}
+
+
+def _execute(session: Session, statement: str, model: Model, stream: Stream | None) -> StatementResult:
+    try:
+        return session.execute(statement)
+    except PlannerRejection:
+        raise
+    except FlinkError as exc:
+        message = exc.message.split(": ", 1)[-1] if "answered" in exc.message else exc.message
+        raise PlannerRejection(model, _flink_line(exc.message, model, stream, statement), message) from None
+
+
+def _flink_line(message: str, model: Model, stream: Stream | None, statement: str) -> str:
+    """Map Flink's `line L, column C` (in the view statement) to the model file."""
+    position = FLINK_POSITION.search(message)
+    if stream is None or position is None or not statement.startswith("CREATE TEMPORARY VIEW"):
+        return f"{model.path}:{stream.line}" if stream else model.path
+    line_in_stream = int(position.group(1)) - 1  # the view's first line is `CREATE ... AS`
+    return f"{model.path}:{_raw_line(model, stream, line_in_stream)}"
+
+
+def _raw_line(model: Model, stream: Stream, line_in_stream: int) -> int:
+    """Compiled lines may shift against the file (Jinja); find the same text in the raw model."""
+    compiled = stream.sql.splitlines()
+    guess = stream.line + line_in_stream - 1
+    if not 0 < line_in_stream <= len(compiled):
+        return guess
+    text = compiled[line_in_stream - 1].strip()
+    raw = model.raw_code.splitlines()
+    matches = [number for number, line in enumerate(raw, start=1) if line.strip() == text and text]
+    return min(matches, key=lambda number: abs(number - guess)) if matches else guess
+
+
+def _stream_of_view(statement: str, views: dict[str, Stream]) -> Stream | None:
+    match = VIEW.match(statement)
+    return views.get(match.group(1)) if match else None
