@@ -64,7 +64,7 @@ def up(context: Context) -> None:
     for state in states:
         click.echo(f"{state.name:<12} {'running' if state.running else 'STOPPED':<8} {state.detail}")
     for job in recovered:
-        click.echo(f"{job.model:<24} {job.action:<10} {job.job_id or '-':<34} {job.detail}")
+        click.echo(f"{job.job:<24} {job.action:<10} {job.job_id or '-':<34} {job.detail}")
 
 
 @cli.command()
@@ -73,7 +73,7 @@ def down(context: Context) -> None:
     """Stop every job with a savepoint (`up` resumes them), then what `warehouse up` started."""
     parked, stopped = context.down()
     for job in parked:
-        click.echo(f"{job.model:<24} {job.action:<10} {job.job_id or '-':<34} {job.detail}")
+        click.echo(f"{job.job:<24} {job.action:<10} {job.job_id or '-':<34} {job.detail}")
     click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
@@ -117,10 +117,16 @@ def _print_actions(actions: list[Action]) -> None:
 @SELECT_OPTION
 @click.pass_obj
 def compile_(context: Context, select: str | None) -> None:
-    """Render models to Flink SQL jobs (DDL + statement set) under target/warehouse/."""
-    for plan, path in context.compile(select):
-        streams = ", ".join(s.name for s in plan.streams)
-        click.echo(f"{plan.model.name:<24} {path.relative_to(context.project_dir)}  streams: {streams}")
+    """Render the jobs that run the selected models to Flink SQL (DDL + statement set) under target/warehouse/.
+
+    Models are grouped into jobs so each change log is read once (README "Job groups")."""
+    for job, path in context.compile(select):
+        click.echo(f"{job.name:<24} {path.relative_to(context.project_dir)}")
+        for member in job.members:
+            streams = ", ".join(s.name for s in member.streams)
+            click.echo(f"  {member.model.name:<22} streams: {streams}")
+        for read in job.fused:
+            click.echo(f"  reads by query: {read}")
 
 
 @cli.command()
@@ -204,7 +210,12 @@ def _planned_line(step: Step) -> str:
         traits.append("state-compatible" if step.state_compatible else "state-incompatible")
     label = f" ({', '.join(traits)})" if traits else ""
     mark = " [DESTRUCTIVE]" if step.decision.destructive else ""
-    return f"{step.model:<24} {step.kind}{label} -> {step.action}{mark}: {step.reason}"
+    line = f"{step.name:<24} {step.kind}{label} -> {step.action}{mark}: {step.reason}"
+    members = step.members if step.kind != "indirect" else []
+    if len(members) > 1 or (members and members != [step.name]):
+        cleared = f"; clears {', '.join(step.clears)}" if step.starts_clean and step.clears else ""
+        line += f"\n    job {step.name} runs {', '.join(members)}{cleared}"
+    return line
 
 
 @cli.command()
@@ -396,27 +407,30 @@ def resume(context: Context, select: str | None) -> None:
 @cli.command()
 @click.pass_obj
 def status(context: Context) -> None:
-    """Per model: job, state, uptime, records in/out, last checkpoint, input lag, rows kept aside, restarts.
+    """Per job (and the models it runs): state, uptime, records in/out, last checkpoint, input lag, rows kept
+    aside, restarts.
 
     Exit code 1 when a job is not running (stopped, parked, failed, gone)."""
     rows = context.status()
     click.echo(
-        f"{'model':<22} {'state':<11} {'uptime':>8} {'in':>9} {'out':>9} {'checkpoint':>11} {'slot lag':>9} "
+        f"{'job':<22} {'state':<11} {'uptime':>8} {'in':>9} {'out':>9} {'checkpoint':>11} {'slot lag':>9} "
         f"{'rejected':>8} {'late':>6} {'restarts':>8}  job"
     )
     for row in rows:
         click.secho(
-            f"{row.model:<22} {row.state:<11} {_seconds(row.uptime_s):>8} {_count(row.records_in):>9} "
+            f"{row.job:<22} {row.state:<11} {_seconds(row.uptime_s):>8} {_count(row.records_in):>9} "
             f"{_count(row.records_out):>9} {_seconds(row.checkpoint_age_s, ' ago'):>11} {_bytes(row.lag_bytes):>9} "
             f"{row.rejected:>8} {row.late:>6} {row.restarts:>8}  {row.job_id or '-'}",
             fg=None if row.running else "red",
         )
+        if row.models and list(row.models) != [row.job]:
+            click.echo(f"    models: {', '.join(row.models)}")
         if row.late_dropped:
             click.echo(f"    {row.late_dropped:,} late row(s) dropped by a window since the job started")
         if row.problem:
             click.echo(f"    {row.problem}")
     if not rows:
-        click.echo("no models have run yet: `warehouse run`")
+        click.echo("no jobs have run yet: `warehouse run`")
     if any(row.rejected or row.late for row in rows):
         click.echo("rows kept aside: _warehouse.rejected_rows (could not be written), _warehouse.late_rows (late)")
     if any(not row.running for row in rows):

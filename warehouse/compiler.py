@@ -46,6 +46,7 @@ from warehouse.eventtime import (
 )
 from warehouse.flinksql import FlinkSqlSyntaxError, backtick_identifiers, output_columns, table_references
 from warehouse.identifiers import flink, flink_string
+from warehouse.jobgroups import Member, fused_reads, group_models
 from warehouse.lifecycle.engine import JobSpec
 from warehouse.model_config import Watermark
 from warehouse.project import DbtProject, Model, ModelError, Table
@@ -92,15 +93,50 @@ class EventTimeRead:
 
 
 @dataclass(frozen=True)
-class CompiledJob:
+class CompiledModel:
+    """One model's part of a job: its streams (the SELECTs that write its table)."""
+
     model: Model
     streams: list[Stream]
+
+    @property
+    def query_fingerprint(self) -> str:
+        return _digest([s.sql for s in self.streams])
+
+
+@dataclass(frozen=True)
+class CompiledJob:
+    """One Flink job: the models of one job group (jobgroups.py), or one model compiled alone."""
+
+    name: str
+    members: list[CompiledModel]
     ddl: list[str]
     inserts: list[str]
     slots: list[Slot]
     settings: dict[str, str] = field(default_factory=dict)
     event_time: list[EventTimeRead] = field(default_factory=list)
     column_types: dict[str, str] = field(default_factory=dict)  # `table.column` -> Flink type, for state checks
+    fused: list[str] = field(default_factory=list)  # "upstream -> reader" reads of a query instead of a binlog
+
+    @property
+    def model(self) -> Model:
+        """The model of a job compiled for one model (`compile`, unit tests, lineage)."""
+        if len(self.members) != 1:
+            raise WarehouseError(f"job {self.name} runs {len(self.members)} models, not one")
+        return self.members[0].model
+
+    @property
+    def streams(self) -> list[Stream]:
+        """The streams of a job compiled for one model."""
+        return self.members[self.models.index(self.model)].streams
+
+    def model_streams(self) -> list[Stream]:
+        """Every stream of every model of the job."""
+        return [stream for member in self.members for stream in member.streams]
+
+    @property
+    def models(self) -> list[Model]:
+        return [member.model for member in self.members]
 
     @property
     def fingerprint(self) -> str:
@@ -109,10 +145,10 @@ class CompiledJob:
     @property
     def query_fingerprint(self) -> str:
         """Changes only when the queries change (stream views and inserts): what decides a job's state."""
-        return _digest([s.sql for s in self.streams] + list(self.inserts))
+        return _digest([s.sql for s in self.model_streams()] + list(self.inserts))
 
     def spec(self) -> JobSpec:
-        return JobSpec(self.model.name, self.ddl, self.inserts, [s.name for s in self.slots], self.settings)
+        return JobSpec(self.name, self.ddl, self.inserts, [s.name for s in self.slots], self.settings)
 
     def script(self) -> str:
         return job_script(self.ddl, self.inserts)
@@ -139,25 +175,64 @@ class Compiler:
         self.runtime = dict(runtime or {})
 
     def compile(self, model: Model, compiled_sql: str) -> CompiledJob:
+        """The model's job alone (what `compile` writes, what unit tests and lineage read)."""
+        return self.compile_job(model.name, [self.member(model, compiled_sql)])
+
+    def member(self, model: Model, compiled_sql: str) -> CompiledModel:
         streams = self._streams(model, backtick_identifiers(compiled_sql))
         _lint_streams(model, streams)
-        builder = _JobBuilder(self, model)
-        inserts = [insert for stream in streams for insert in builder.inserts(stream)] + builder.late_inserts
-        settings = self._settings(model)
+        return CompiledModel(model, streams)
+
+    def compile_job(self, name: str, members: list[CompiledModel], fused: Sequence[str] = ()) -> CompiledJob:
+        """One job for `members` (upstream first); a member reads the tables in `fused` (table keys of other
+        members) by their query instead of their binlog."""
+        builder = _JobBuilder(self, name, set(fused))
+        inserts = [insert for m in members for stream in m.streams for insert in builder.inserts(m.model, stream)]
+        inserts += builder.late_inserts
+        settings = self._settings(name, [m.model for m in members])
         return CompiledJob(
-            model, streams, builder.ddl(), inserts, builder.slots, settings, builder.event_time, builder.column_types
+            name,
+            members,
+            builder.ddl(),
+            inserts,
+            builder.slots,
+            settings,
+            builder.event_time,
+            builder.column_types,
+            builder.fused,
         )
 
-    def _settings(self, model: Model) -> dict[str, str]:
-        """Flink settings of the model's job (SET in its gateway session before the statement set)."""
+    def group(self, alone: list[CompiledJob]) -> list[CompiledJob]:
+        """The jobs that run these models (each compiled alone, in dependency order), grouped by jobgroups.py."""
+        members = [grouping_member(job) for job in alone]
+        compiled = {job.model.name: job.members[0] for job in alone}
+        jobs = []
+        for name, names in group_models(members).items():
+            group = [m for m in members if m.name in names]
+            fused = {read for member in group for read in fused_reads(member, group)}
+            jobs.append(self.compile_job(name, [compiled[n] for n in names], sorted(fused)))
+        return jobs
+
+    def _settings(self, name: str, models: list[Model]) -> dict[str, str]:
+        """Flink settings of a job (SET in its gateway session before the statement set): the runtime's, then
+        its models' own (they must agree: one job, one value)."""
         settings = {
             **self.runtime,
             "execution.buffer-timeout.interval": f"{milliseconds(self.tuning.buffer_timeout)} ms",
         }
-        if model.settings.parallelism:
-            settings["parallelism.default"] = str(model.settings.parallelism)
-        if model.settings.upsert_materialize != "auto":
-            settings["table.exec.sink.upsert-materialize"] = model.settings.upsert_materialize.upper()
+        parallelism = max((m.settings.parallelism or 0 for m in models), default=0)
+        if parallelism:
+            settings["parallelism.default"] = str(parallelism)
+        materialize = {m.settings.upsert_materialize for m in models} - {"auto"}
+        if len(materialize) > 1:
+            raise ModelError(
+                f"the models of job {name} set upsert_materialize differently ({', '.join(sorted(materialize))}): "
+                "it is a setting of the whole job",
+                where=", ".join(m.path for m in models if m.settings.upsert_materialize != "auto"),
+                hint="give them one value, or run them as separate jobs with job_group='...'",
+            )
+        if materialize:
+            settings["table.exec.sink.upsert-materialize"] = materialize.pop().upper()
         return settings
 
     def _streams(self, model: Model, sql: str) -> list[Stream]:
@@ -211,11 +286,13 @@ class Compiler:
 
 
 class _JobBuilder:
-    """Collects the DDL of one job while its INSERTs are built."""
+    """Collects the DDL of one job while its INSERTs are built, model by model (upstream first)."""
 
-    def __init__(self, compiler: Compiler, model: Model) -> None:
+    def __init__(self, compiler: Compiler, name: str, fused: set[str]) -> None:
         self.compiler = compiler
-        self.model = model
+        self.name = name
+        self.fusable = fused  # table keys of members read by their query
+        self.model: Model
         self.catalogs: dict[str, set[str]] = {}
         self.tables: dict[str, str] = {}
         self.slots: list[Slot] = []
@@ -224,23 +301,42 @@ class _JobBuilder:
         self.late_inserts: list[str] = []
         self.event_time: list[EventTimeRead] = []
         self.column_types: dict[str, str] = {}  # `table.column` -> Flink type, of every table the job declares
+        self.written: dict[str, str] = {}  # table key -> a view of the rows a member writes to it
+        self.fused: list[str] = []
 
-    def inserts(self, stream: Stream) -> list[str]:
+    def inserts(self, model: Model, stream: Stream) -> list[str]:
         """Rows with a complete primary key whose every value fits its column go to the sink; the others to
         the rejected-rows table, with the reason."""
+        self.model = model
         for ref in table_references(stream.sql):
             self._declare_read(ref.catalog, ref.database, ref.name, ref.temporal, stream)
         sink = self._declare_sink(stream)
-        view = flink(f"wh_stream_{stream.name}")
+        view = stream_view(model, stream)
         self.views.append(f"CREATE TEMPORARY VIEW {view} AS\n{stream.sql}")
         columns = ", ".join(flink(c) for c in stream.columns)
-        key_present = " AND ".join(f"{flink(k)} IS NOT NULL" for k in self.model.table.primary_key)
-        declared = {c.name: c.data_type for c in self.model.table.columns}
+        key_present = " AND ".join(f"{flink(k)} IS NOT NULL" for k in model.table.primary_key)
+        declared = {c.name: c.data_type for c in model.table.columns}
         checks = [check for name in stream.columns if (check := fit_check(name, declared[name]))]
         writable = f"{key_present} AND {fits_all(checks)}" if checks else key_present
-        accepted = f"INSERT INTO {sink} ({columns})\nSELECT {columns} FROM {view} WHERE {writable}"
+        accepted = f"SELECT {columns} FROM {view} WHERE {writable}"
+        self._remember_written(model, stream, accepted)
         reason = rejection_reason(key_present, "primary key column is NULL", checks)
-        return [accepted, self._reject(stream, view, writable, reason)]
+        return [f"INSERT INTO {sink} ({columns})\n{accepted}", self._reject(stream, view, writable, reason)]
+
+    def _remember_written(self, model: Model, stream: Stream, accepted: str) -> None:
+        """What a continuous model writes, as its readers in the job see it: the declared columns and types of
+        its table (what its binlog reader would declare), plus `proc_time`."""
+        table = model.table
+        key = _table_key(table)
+        if key not in self.fusable:
+            return
+        given = set(stream.columns)
+        columns = [
+            f"CAST({flink(c.name) if c.name in given else 'NULL'} AS {flink_type(c.data_type)}) AS {flink(c.name)}"
+            for c in table.columns
+        ]
+        columns.append(f"PROCTIME() AS {flink(PROC_TIME)}")
+        self.written[key] = f"SELECT {', '.join(columns)}\nFROM ({accepted}) AS written"
 
     def _reject(self, stream: Stream, view: str, writable: str, reason: str) -> str:
         table = self._rejects_table()
@@ -279,19 +375,32 @@ class _JobBuilder:
             )
         if name.endswith(LOOKUP_SUFFIX) and temporal:
             self._declare_lookup(table, name)
+        elif _table_key(table) in self.written:
+            self._declare_fused_read(table)
         else:
             self._declare_binlog_reader(table, stream)
 
+    def _declare_fused_read(self, table: Table) -> None:
+        """The upstream member's rows as a view named like its table, so the reader's SQL is unchanged."""
+        reading = f"{table.name} -> {self.model.name}"
+        if reading in self.fused:
+            return
+        if not any(entry.startswith(f"{table.name} -> ") for entry in self.fused):
+            self._register(table.database, table.schema)
+            name = flink(table.database, table.schema, table.name)
+            self.views.append(f"CREATE TEMPORARY VIEW {name} AS\n{self.written[_table_key(table)]}")
+        self.fused.append(reading)
+
     def _declare_binlog_reader(self, table: Table, stream: Stream) -> None:
-        key = f"{table.database}.{table.schema}.{table.name}"
+        key = _table_key(table)
         if key in self.tables:
             return
-        slot = Slot(_slot_name(self.model.name, table), table.database, table.schema, table.name)
+        slot = Slot(_slot_name(self.name, table), table.database, table.schema, table.name)
         self.slots.append(slot)
         uses_proc_time = PROC_TIME in stream.sql
         watermark = self._watermark_of(table)
         split = watermark is not None and watermark.late_rows == "keep" and reads_event_time(stream.sql)
-        extra = [f"{flink(PROC_TIME)} AS PROCTIME()"] if uses_proc_time or split else []
+        extra = [f"{flink(PROC_TIME)} AS PROCTIME()"]  # for every reader in the job that uses it
         store, tuning = self.compiler.store, self.compiler.tuning
         options = cdc_options(store, table.database, table.schema, table.name, slot.name, slot.name, tuning)
         if watermark is None:
@@ -371,6 +480,14 @@ class _JobBuilder:
         return upstream.settings.watermark if upstream else None
 
 
+def grouping_member(job: CompiledJob) -> Member:
+    """What the grouping rule needs of a model, from its job compiled alone: the change logs it reads."""
+    model = job.model
+    reads = tuple(dict.fromkeys(f"{slot.database}.{slot.schema}.{slot.table}" for slot in job.slots))
+    fusable = model.materialized == "continuous" and model.settings.watermark is None
+    return Member(model.name, reads, _table_key(model.table), fusable, model.settings.job_group)
+
+
 def _lint_streams(model: Model, streams: list[Stream]) -> None:
     table = model.table
     declared = set(table.column_names())
@@ -409,8 +526,17 @@ def _resolve_lookup_all(sql: str, model: Model) -> str:
     return pattern.sub(lambda m: m.group(1) + "`", sql)
 
 
-def _slot_name(model: str, table: Table) -> str:
-    name = re.sub(r"[^a-z0-9_]", "_", f"wh_{model}__{table.name}".lower())
+def _table_key(table: Table) -> str:
+    return f"{table.database}.{table.schema}.{table.name}"
+
+
+def stream_view(model: Model, stream: Stream) -> str:
+    """The view of one stream of a model in its job (unique among the job's models)."""
+    return flink(f"wh_{model.name}__{stream.name}")
+
+
+def _slot_name(job: str, table: Table) -> str:
+    name = re.sub(r"[^a-z0-9_]", "_", f"wh_{job}__{table.name}".lower())
     if len(name) <= MAX_SLOT_NAME:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]

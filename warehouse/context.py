@@ -31,7 +31,7 @@ from warehouse.lifecycle.observe import RetainedCheckpoints
 from warehouse.lifecycle.plan import Plan, read_reviewed
 from warehouse.lifecycle.recover import Recovered, Recovery
 from warehouse.lifecycle.registry import Registry
-from warehouse.lifecycle.status import ModelStatus, collect
+from warehouse.lifecycle.status import JobStatus, collect
 from warehouse.lineage import LineageNode, lineage_for
 from warehouse.modeltests import ModelTestResult, run_model_tests
 from warehouse.project import DataTestResult, DbtProject, Table
@@ -153,15 +153,16 @@ class Context:
 
     # ---- models ---------------------------------------------------------------------------------
     def compile(self, selector: str | None = None) -> list[tuple[CompiledJob, Path]]:
-        """Render every selected model to its Flink job script under target/warehouse/."""
-        plans = self.lifecycle.compile(self.project.select(selector))
+        """Render the jobs that run the selected models to Flink SQL scripts under target/warehouse/ (one per job:
+        a job runs every model of its group, see jobgroups.py)."""
+        jobs = self.lifecycle.jobs(self.project.select(selector))
         folder = self.project_dir / "target" / "warehouse"
         folder.mkdir(parents=True, exist_ok=True)
         written = []
-        for plan in plans:
-            path = folder / f"{plan.model.name}.sql"
-            path.write_text(plan.script())
-            written.append((plan, path))
+        for job in jobs:
+            path = folder / f"{job.name}.sql"
+            path.write_text(job.script())
+            written.append((job, path))
         return written
 
     def run(self, selector: str | None = None, full_refresh: bool = False) -> list[Action]:
@@ -232,7 +233,7 @@ class Context:
     def resume(self, selector: str | None = None) -> list[Action]:
         return self.lifecycle.resume(selector)
 
-    def status(self) -> list[ModelStatus]:
+    def status(self) -> list[JobStatus]:
         return collect(self.lifecycle.registry.all(), self.jobmanager, self.settings.profile.store_connection())
 
     def demo(self, orders: int = 20_000, rate: float | None = 2_000, seed: int = 42) -> int:

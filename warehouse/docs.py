@@ -33,8 +33,11 @@ def generate_docs(context: Context) -> Path:
     compiled = context.compile()
     target = context.project_dir / "target"
     context.project.generate_docs(with_catalog=_store_catalog_available(context))
-    lineage = model_lineage(context.project, {plan.model.name: plan for plan, _ in compiled})
-    scripts = {plan.model.unique_id: str(path.relative_to(context.project_dir)) for plan, path in compiled}
+    alone = context.lifecycle.compile(context.project.select(None))
+    lineage = model_lineage(context.project, {job.model.name: job for job in alone})
+    scripts = {
+        model.unique_id: str(path.relative_to(context.project_dir)) for job, path in compiled for model in job.models
+    }
     manifest_path = target / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest_path.write_text(json.dumps(annotate_manifest(manifest, lineage, scripts)))

@@ -157,7 +157,7 @@ def _jobs(settings: Settings) -> list[Check]:
 
 
 def _job_check(record: JobRecord, observation: Observation) -> Check:
-    name = f"job {record.model}"
+    name = f"job {record.job}"
     if observation.state == "RUNNING":
         return Check(name, True, f"running ({record.job_id})")
     if record.status == "stopped":
@@ -167,7 +167,7 @@ def _job_check(record: JobRecord, observation: Observation) -> Check:
         return Check(
             name, False, detail, f"`warehouse up` (or `warehouse run`) resumes it from {observation.restore_point}"
         )
-    return Check(name, False, detail, f"`warehouse run -s {record.model}` rebuilds it (nothing to resume from)")
+    return Check(name, False, detail, f"`warehouse run -s {record.members[0]}` rebuilds it (nothing to resume from)")
 
 
 def _supervisor(settings: Settings) -> list[Check]:

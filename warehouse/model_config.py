@@ -55,6 +55,7 @@ class TableSettings(StrictModel):
     watermark: Watermark | None = None
     parallelism: int | None = Field(None, ge=1)
     upsert_materialize: Literal["auto", "none", "force"] = "auto"
+    job_group: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_]*$")  # run with the models naming it (jobgroups.py)
 
 
 def table_settings(extra: dict[str, Any], where: str) -> TableSettings:
@@ -73,5 +74,5 @@ def table_settings(extra: dict[str, Any], where: str) -> TableSettings:
             f"config key '{key}': {error['msg']}",
             where=where,
             hint="see README 'Model config' for the warehouse keys "
-            "(primary_key, orientation, binlog, watermark, parallelism, upsert_materialize)",
+            "(primary_key, orientation, binlog, watermark, parallelism, upsert_materialize, job_group)",
         ) from None

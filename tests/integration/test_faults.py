@@ -220,7 +220,7 @@ def test_a_killed_postgres_is_restarted_and_the_jobs_continue(faulty: Context) -
 def test_down_parks_the_jobs_and_up_resumes_them_with_what_changed_meanwhile(faulty: Context) -> None:
     before = job_ids(faulty)
     parked, stopped = faulty.down()
-    assert {job.model for job in parked} == set(before) and "postgres" in stopped
+    assert {job.job for job in parked} == set(before) and "postgres" in stopped
     home, port = faulty.settings.profile.home, faulty.settings.profile.embedded.postgres_port
     postgres = EmbeddedPostgres(home, port)  # the OLTP database changes while the warehouse is down
     postgres.start(faulty.store.password.get_secret_value())
@@ -230,21 +230,23 @@ def test_down_parks_the_jobs_and_up_resumes_them_with_what_changed_meanwhile(fau
         postgres.stop()
     states, resumed = faulty.up()
     assert all(state.running for state in states)
-    assert {job.model for job in resumed if job.action == "resumed"} == set(before)
+    assert {job.job for job in resumed if job.action == "resumed"} == set(before)
     assert_drains_to_oracle(faulty, timeout=300)
     slots_in_order(faulty)
 
 
 def test_status_and_doctor_say_what_is_wrong_and_how_to_fix_it(faulty: Context) -> None:
-    record = faulty.lifecycle.registry.all()["ads_shop_metrics"]
-    assert record.job_id
+    record = faulty.lifecycle.registry.all()["dws_shop_daily"]  # the job that runs ads_shop_metrics
+    assert record.job_id and "ads_shop_metrics" in record.members
     faulty.jobmanager.cancel(record.job_id)
     faulty.jobmanager.wait_for_state(record.job_id, {"CANCELED"}, timeout=60)
-    status = {s.model: s for s in faulty.status()}["ads_shop_metrics"]
+    status = {s.job: s for s in faulty.status()}["dws_shop_daily"]
     assert status.state == "CANCELED" and "`warehouse run` resumes it" in status.problem
-    check = next(c for c in faulty.doctor() if c.name == "job ads_shop_metrics")
+    assert "ads_shop_metrics" in status.models
+    check = next(c for c in faulty.doctor() if c.name == "job dws_shop_daily")
     assert not check.ok and "resumes it from" in check.fix
-    assert {a.model: a.action for a in faulty.run() if a.action != "unchanged"} == {"ads_shop_metrics": "resumed"}
+    resumed = {a.model: a.action for a in faulty.run() if a.action != "unchanged"}
+    assert resumed == dict.fromkeys(record.members, "resumed")
     assert all(s.running for s in faulty.status())
 
 

@@ -56,8 +56,8 @@ def test_a_value_that_does_not_fit_is_rejected_never_null(shop: Context) -> None
     """Issue: buy_fee = 12345678901234.56 into numeric(12,2) became NULL in every layer, with no trace."""
     with connect(shop.store, database="shop") as conn:
         conn.execute("ALTER TABLE public.orders ALTER COLUMN buy_fee TYPE numeric(20,2)")
-    refused = {s.model: s for s in shop.plan().steps if s.action == "refuse"}
-    assert set(refused) == {"ods_orders", "ods_orders_timed"}
+    refused = {s.name: s for s in shop.plan().steps if s.action == "refuse"}
+    assert set(refused) == {"ods_orders"}  # the job that reads shop.orders (for ods_orders and ods_orders_timed)
     assert "buy_fee is numeric(20,2) in the database but declared numeric(12,2)" in refused["ods_orders"].reason
     before = job_ids(shop)
     with pytest.raises(WarehouseError, match="run refused, nothing was changed"):
@@ -66,11 +66,12 @@ def test_a_value_that_does_not_fit_is_rejected_never_null(shop: Context) -> None
 
     declared = '- {name: buy_fee, data_type: "numeric(%s)"}'
     edit(shop, "models/sources.yml", declared % "12,2", declared % "20,2")
-    rebuilt = {s.model: s for s in shop.plan().steps if s.action == "rebuild"}
-    assert set(rebuilt) == {"ods_orders", "ods_orders_timed"}  # a column's type changes: no state survives it
+    rebuilt = {s.name: s for s in shop.plan().steps if s.action == "rebuild"}
+    assert set(rebuilt) == {"ods_orders"}  # a column's type changes: no state survives it
     assert all(step.decision.destructive for step in rebuilt.values())
+    assert rebuilt["ods_orders"].clears == ()  # the same queries: recomputed in place, nothing cleared
     actions = {a.model: a.action for a in shop.run()}
-    assert actions["ods_orders"] == actions["ods_orders_timed"] == "rebuilt", actions
+    assert actions["ods_orders"] == actions["ods_orders_timed"] == "restarted", actions
     with connect(shop.store, database="shop") as conn:
         conn.execute(
             "INSERT INTO public.orders VALUES (990001, 7, 3, 1, 12345678901234.56, 'created', "
@@ -84,8 +85,8 @@ def test_a_value_that_does_not_fit_is_rejected_never_null(shop: Context) -> None
         for table in ("ods.ods_orders", "ods.ods_orders_timed", "dwd.dwd_orders"):
             assert count(conn, f"SELECT count(*) FROM {table} WHERE order_id = 990001") == 0, table
         assert count(conn, "SELECT count(*) FROM dwd.dwd_orders WHERE buy_fee IS NULL AND user_id IS NOT NULL") == 0
-        statuses = {s.model: s for s in shop.status()}
-        assert statuses["ods_orders"].rejected == statuses["ods_orders_timed"].rejected == 1
+        statuses = {s.job: s for s in shop.status()}
+        assert statuses["ods_orders"].rejected == 2  # one by ods_orders, one by ods_orders_timed
         with connect(shop.store, database="shop") as oltp:
             oltp.execute("UPDATE public.orders SET buy_fee = 12.50 WHERE order_id = 990001")
         eventually(lambda: rejected_for(conn, 990001) == [], timeout=60, interval=1)
@@ -94,8 +95,10 @@ def test_a_value_that_does_not_fit_is_rejected_never_null(shop: Context) -> None
         conn.execute("ALTER TABLE public.orders ALTER COLUMN buy_fee TYPE numeric(12,2)")
     edit(shop, "models/sources.yml", declared % "20,2", declared % "12,2")
     assert {a.model: a.action for a in shop.run() if a.action != "unchanged"} == {
-        "ods_orders": "rebuilt",
-        "ods_orders_timed": "rebuilt",
+        "ods_orders": "restarted",
+        "ods_orders_pay": "restarted",
+        "dwd_orders": "restarted",
+        "ods_orders_timed": "restarted",
     }
     assert_drains_to_oracle(shop)
 
@@ -124,7 +127,7 @@ def test_a_late_row_is_kept_and_counted(shop: Context) -> None:
     """A change behind the watermark of a window is not dropped without a number: it is kept, with its kind."""
     late = "SELECT change FROM _warehouse.late_rows WHERE model = 'dws_shop_minutely' AND row_key = %s ORDER BY 1"
     key = json.dumps({"order_id": "990002"}, separators=(",", ":"))
-    before = {s.model: s.late for s in shop.status()}["dws_shop_minutely"]
+    before = {s.job: s.late for s in shop.status()}["dws_shop_minutely"]
     with connect(shop.store, database="shop") as conn:
         conn.execute(
             "INSERT INTO public.orders VALUES (990002, 9, 5, 2, 42.00, 'created', '2024-01-01 00:00:30', "
@@ -132,7 +135,7 @@ def test_a_late_row_is_kept_and_counted(shop: Context) -> None:
         )
     with connect(shop.store) as conn:
         eventually(lambda: [r for (r,) in conn.execute(late, [key])] == ["+I"], timeout=60, interval=1)
-        assert {s.model: s.late for s in shop.status()}["dws_shop_minutely"] == before + 1
+        assert {s.job: s.late for s in shop.status()}["dws_shop_minutely"] == before + 1
         assert_drains_to_oracle(shop)
         with connect(shop.store, database="shop") as oltp:
             oltp.execute("DELETE FROM public.orders WHERE order_id = 990002")
@@ -146,14 +149,15 @@ def test_a_cancelled_job_resumes_from_its_checkpoint_instead_of_a_rebuild(shop: 
     eventually(lambda: shop.jobmanager.latest_checkpoint(str(record.job_id)), timeout=30)
     shop.jobmanager.cancel(record.job_id)
     shop.jobmanager.wait_for_state(record.job_id, {"CANCELED"}, timeout=60)
-    step = next(s for s in shop.plan().steps if s.model == "dws_shop_daily")
+    step = next(s for s in shop.plan().steps if s.name == "dws_shop_daily")
     assert (step.action, step.decision.destructive) == ("resume", False)
     assert step.decision.restore_from and "/chk-" in step.decision.restore_from
     with connect(shop.store) as conn:
         rows = count(conn, "SELECT count(*) FROM dws.dws_shop_daily")
     actions = {a.model: a.action for a in shop.run()}
-    assert actions["dws_shop_daily"] == "resumed"
-    assert {m for m, a in actions.items() if a != "unchanged"} == {"dws_shop_daily"}
+    job = {"dws_shop_daily", "ads_shop_metrics", "dws_user_daily", "ads_user_metrics"}
+    assert {m for m, a in actions.items() if a == "resumed"} == job
+    assert {m for m, a in actions.items() if a != "unchanged"} == job
     with connect(shop.store) as conn:
         assert count(conn, "SELECT count(*) FROM dws.dws_shop_daily") >= rows  # resumed, never cleared
     feed(shop, DemoConfig(seed=23, n_orders=200, first_id=1_950_000, **SHOPS), products=False)
@@ -185,7 +189,7 @@ def test_a_reviewed_plan_is_applied_only_while_nothing_moved(shop: Context, tmp_
     assert code == 0 and "dwd_orders" in output and "-> upgrade" in output, output
     edit(shop, "models/dwd/dwd_orders.sql", "max_rows=80000", "max_rows=60000")
     code, output = warehouse(shop, "run", "--plan", str(reviewed))
-    assert code == 2 and "moved since the plan was reviewed" in output and "dwd_orders: compiled" in output, output
+    assert code == 2 and "moved since the plan was reviewed" in output and "ods_orders: compiled" in output, output
     code, output = warehouse(shop, "plan", "--out", str(reviewed))
     assert code == 0, output
     code, output = warehouse(shop, "run", "--plan", str(reviewed))

@@ -37,16 +37,29 @@ def test_second_run_restarts_nothing(shop: Context) -> None:
     assert job_ids(shop) == before
 
 
-def test_changing_one_dws_model_upgrades_only_that_job(shop: Context) -> None:
+def test_changing_one_dws_model_rebuilds_only_what_reads_it(shop: Context) -> None:
+    """dws_shop_daily runs in one job with ads_shop_metrics (which reads its query directly) and dws_user_daily
+    and ads_user_metrics (which share its read of dwd_orders): the job restarts clean, the changed model and its
+    reader in the job are cleared and rebuilt, the other two are recomputed in place; other jobs keep running."""
     before = job_ids(shop)
+    assert shop.lifecycle.registry.all()["dws_shop_daily"].members == [
+        "dws_shop_daily",
+        "ads_shop_metrics",
+        "dws_user_daily",
+        "ads_user_metrics",
+    ]
     model = shop.project_dir / "models" / "dws" / "dws_shop_daily.sql"
     model.write_text(
         model.read_text().replace("WHERE shop_id IS NOT NULL", "WHERE shop_id IS NOT NULL AND buy_fee >= 0")
     )
     shop.refresh()
-    actions = {a.model: a for a in shop.run()}
-    assert actions["dws_shop_daily"].action == "rebuilt"
-    assert all(a.action == "unchanged" for name, a in actions.items() if name != "dws_shop_daily"), actions
+    actions = {a.model: a.action for a in shop.run()}
+    assert {name: action for name, action in actions.items() if action != "unchanged"} == {
+        "dws_shop_daily": "rebuilt",
+        "ads_shop_metrics": "rebuilt",
+        "dws_user_daily": "restarted",
+        "ads_user_metrics": "restarted",
+    }
     after = job_ids(shop)
     assert after["dws_shop_daily"] != before["dws_shop_daily"]
     assert {k: v for k, v in after.items() if k != "dws_shop_daily"} == {
@@ -68,21 +81,23 @@ def test_a_row_without_a_key_is_rejected_and_kept_not_fatal(shop: Context) -> No
             ("dws_shop_daily", '{"ds":null,"shop_id":"7"}'),
             ("dws_user_daily", '{"ds":null,"user_id":"7"}'),
         ]
-        statuses = {s.model: s for s in shop.status()}
+        statuses = {s.job: s for s in shop.status()}
         assert all(s.state == "RUNNING" for s in statuses.values()), statuses
-        assert statuses["dws_user_daily"].rejected == statuses["dws_shop_daily"].rejected == 1
+        assert statuses["dws_shop_daily"].rejected == 2  # the job that runs both
         conn.execute("DELETE FROM dwd.dwd_orders WHERE order_id = -1")
         eventually(lambda: rejected(conn) == [], timeout=60, interval=1)
     assert_drains_to_oracle(shop)
 
 
 def test_stop_and_resume_lose_nothing(shop: Context) -> None:
-    stopped = shop.stop("dws_user_daily+")
-    assert [a.model for a in stopped] == ["ads_user_metrics", "dws_user_daily"]
+    stopped = shop.stop("dws_user_daily+")  # stops the job that runs them, with its other models
+    job = ["dws_shop_daily", "ads_shop_metrics", "dws_user_daily", "ads_user_metrics"]
+    assert [a.model for a in stopped] == job
     assert all(a.detail.startswith("file:") for a in stopped)  # the savepoint
+    assert {s.job: s.state for s in shop.status()}["dws_shop_daily"] == "STOPPED"
     feed(shop, MORE.model_copy(update={"seed": 13, "first_id": 200_000}), products=False)
     resumed = shop.resume("dws_user_daily+")
-    assert [a.model for a in resumed] == ["dws_user_daily", "ads_user_metrics"]
+    assert [a.model for a in resumed] == job
     assert_drains_to_oracle(shop)
 
 
@@ -91,22 +106,50 @@ def test_a_state_compatible_change_restarts_from_a_savepoint(shop: Context) -> N
     model.write_text(model.read_text().replace("ttl='10min'", "ttl='5min'"))
     shop.refresh()
     actions = {a.model: a.action for a in shop.run()}
-    assert actions["dwd_orders"] == "upgraded"
-    assert {name for name, action in actions.items() if action != "unchanged"} == {"dwd_orders"}
+    upgraded = {"ods_orders", "ods_orders_pay", "dwd_orders", "ods_orders_timed"}  # dwd_orders' job
+    assert {name for name, action in actions.items() if action == "upgraded"} == upgraded
+    assert {name for name, action in actions.items() if action != "unchanged"} == upgraded
     feed(shop, MORE.model_copy(update={"seed": 14, "first_id": 300_000}), products=False)
     assert_drains_to_oracle(shop)
 
 
-def test_a_removed_model_has_its_job_cancelled_and_slots_dropped(shop: Context) -> None:
-    record = shop.lifecycle.registry.all()["ads_user_metrics"]
+def test_a_model_removed_from_a_job_leaves_it_and_the_others_keep_their_rows(shop: Context) -> None:
+    record = shop.lifecycle.registry.all()["dws_shop_daily"]
+    rows = _count(shop, "dws.dws_user_daily")
     next(shop.project_dir.joinpath("models").rglob("ads_user_metrics.sql")).unlink()
     shop.refresh()
     actions = {a.model: a.action for a in shop.run()}
-    assert actions["ads_user_metrics"] == "removed"
+    assert {name: action for name, action in actions.items() if action != "unchanged"} == {
+        "dws_shop_daily": "restarted",
+        "ads_shop_metrics": "restarted",
+        "dws_user_daily": "restarted",
+    }
+    assert shop.jobmanager.state(str(record.job_id)) == "CANCELED"
+    assert shop.lifecycle.registry.all()["dws_shop_daily"].members == [
+        "dws_shop_daily",
+        "ads_shop_metrics",
+        "dws_user_daily",
+    ]
+    assert _count(shop, "dws.dws_user_daily") == rows  # recomputed in place, never cleared
+    assert_drains_to_oracle(shop, skip={"ads.ads_user_metrics"})
+
+
+def test_a_removed_job_is_cancelled_and_its_slots_dropped(shop: Context) -> None:
+    record = shop.lifecycle.registry.all()["dws_shop_minutely"]
+    next(shop.project_dir.joinpath("models").rglob("dws_shop_minutely.sql")).unlink()
+    shop.refresh()
+    actions = {a.model: a.action for a in shop.run()}
+    assert actions["dws_shop_minutely"] == "removed"
     assert shop.jobmanager.state(str(record.job_id)) == "CANCELED"
     with connect(shop.store) as conn:
         slots = conn.execute(
             "SELECT slot_name FROM pg_replication_slots WHERE slot_name = %s", [record.slots[0]["name"]]
         )
         assert slots.fetchall() == []
-    assert "ads_user_metrics" not in shop.lifecycle.registry.all()
+    assert "dws_shop_minutely" not in shop.lifecycle.registry.all()
+
+
+def _count(context: Context, table: str) -> int:
+    with connect(context.store) as conn:
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # a fixed name of the example
+    return int(row[0]) if row else 0

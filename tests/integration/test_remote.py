@@ -77,7 +77,7 @@ def test_the_example_on_a_remote_cluster_at_parallelism_2(
     feed(context, WORKLOAD, products=False)
     assert_drains_to_oracle(context, timeout=420)
 
-    record = context.lifecycle.registry.all()["dwd_orders"]
+    record = context.lifecycle.registry.all()["ods_orders"]  # the job that runs dwd_orders
     assert record.job_id
     job = context.jobmanager.job(record.job_id)
     assert max(int(vertex["parallelism"]) for vertex in job["vertices"]) == 2

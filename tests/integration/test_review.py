@@ -61,18 +61,20 @@ def test_plan_lists_exactly_the_edited_model(copy: Context) -> None:
     assert [c for c in copy.plan().steps if c.kind != "unchanged"] == []
     edit(copy, "dwd_orders", "max_rows=100000", "max_rows=50000")
     changes = [c for c in copy.plan().steps if c.kind != "unchanged"]
-    assert [(c.model, c.kind, c.breaking, c.state_compatible) for c in changes] == [
-        ("dwd_orders", "changed", False, True)
+    assert [(c.name, c.kind, c.breaking, c.state_compatible) for c in changes] == [
+        ("ods_orders", "changed", False, True)  # the job that runs dwd_orders
     ]
+    assert "dwd_orders" in changes[0].members
     assert "-  'lookup.partial-cache.max-rows' = '100000'," in changes[0].diff
 
 
 def test_plan_lists_dependants_of_a_breaking_change(copy: Context) -> None:
     edit(copy, "dws_shop_daily", "WHERE shop_id IS NOT NULL", "WHERE shop_id > 0 AND shop_id IS NOT NULL")
-    changes = {c.model: c for c in copy.plan().steps if c.kind != "unchanged"}
-    assert set(changes) == {"dws_shop_daily", "ads_shop_metrics"}
-    assert (changes["dws_shop_daily"].breaking, changes["dws_shop_daily"].state_compatible) == (True, False)
-    assert changes["ads_shop_metrics"].kind == "indirect"
+    changes = {c.name: c for c in copy.plan().steps if c.kind != "unchanged"}
+    assert set(changes) == {"dws_shop_daily"}  # the job; ads_shop_metrics runs in it, reading its query
+    step = changes["dws_shop_daily"]
+    assert (step.breaking, step.state_compatible) == (True, False)
+    assert step.clears == ("dws_shop_daily", "ads_shop_metrics")  # dws_user_daily is recomputed in place
 
 
 def test_data_tests_pass_and_a_failing_one_is_reported(copy: Context) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from warehouse.compiler import CompiledJob, Stream
+from warehouse.compiler import CompiledJob, CompiledModel, Stream
 from warehouse.gateway import Row as ResultRow
 from warehouse.model_config import TableSettings
 from warehouse.modeltests.diff import changelog_diff, table_diff
@@ -26,7 +26,8 @@ def plan(materialized: str = "continuous", streams: dict[str, list[str]] | None 
     table = Table("model.x.orders", "warehouse", "dwd", "orders", COLUMNS, ("order_id",))
     model = Model(table, "models/orders.sql", materialized, TableSettings(primary_key=["order_id"]), ())
     owned = streams or {"main": ["order_id", "buy_fee", "create_time", "pay_id"]}
-    return CompiledJob(model, [Stream(name, "", columns, 1) for name, columns in owned.items()], [], [], [])
+    streams = [Stream(name, "", columns, 1) for name, columns in owned.items()]
+    return CompiledJob(model.name, [CompiledModel(model, streams)], [], [], [])
 
 
 def change(

@@ -79,7 +79,7 @@ class WarehousePipeline(Contender):
 
     def stop(self, say: Progress) -> None:
         """Cancel every job first, then drop all their slots (one job at a time would wait for each)."""
-        records = [r for r in self.context.lifecycle.registry.all().values() if r.model in self.jobs and r.job_id]
+        records = [r for r in self.context.lifecycle.registry.all().values() if r.job_id in set(self.jobs.values())]
         jobmanager = self.context.jobmanager
         running = [r.job_id for r in records if r.job_id and jobmanager.state(r.job_id) not in TERMINAL_STATES]
         for job_id in running:

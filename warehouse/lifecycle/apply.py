@@ -24,14 +24,22 @@ from typing import Any
 
 from psycopg import sql
 
-from warehouse.catalog import Catalog
+from warehouse.catalog import Catalog, TableChange
 from warehouse.compiler import CompiledJob, Compiler, Slot
 from warehouse.errors import FlinkError, WarehouseError
 from warehouse.http import root_cause
 from warehouse.identifiers import pg
 from warehouse.lifecycle.engine import Engine, JobSpec
 from warehouse.lifecycle.observe import Observation, RetainedCheckpoints, observe
-from warehouse.lifecycle.plan import Plan, Step, indirect_steps, make_step, rebuilding, removed_step
+from warehouse.lifecycle.plan import (
+    Plan,
+    Step,
+    indirect_steps,
+    make_step,
+    rebuilding,
+    removed_step,
+    stream_queries,
+)
 from warehouse.lifecycle.recover import LIFECYCLE_LOCK
 from warehouse.lifecycle.registry import JobRecord, Registry
 from warehouse.lifecycle.snapshot import await_history, release_held_watermarks
@@ -46,7 +54,7 @@ VALIDATED = ("start", "resume", "upgrade", "rebuild")
 @dataclass(frozen=True)
 class Action:
     model: str
-    action: str  # started | unchanged | upgraded | rebuilt | resumed | stopped | removed
+    action: str  # started | unchanged | upgraded | rebuilt | restarted | resumed | stopped | removed
     job_id: str | None = None
     detail: str = ""
 
@@ -73,8 +81,17 @@ class Lifecycle:
 
     # ---- compile and decide ---------------------------------------------------------------------
     def compile(self, unique_ids: list[str]) -> list[CompiledJob]:
+        """Each model's job as if it ran alone (what `compile` writes, what unit tests and lineage read)."""
         compiled = self.project.compile(unique_ids)
         return [self.compiler.compile(self.project.models[uid], compiled[uid]) for uid in unique_ids]
+
+    def jobs(self, unique_ids: list[str] | None = None) -> list[CompiledJob]:
+        """The jobs that run the given models (all when None), each with every model of its group."""
+        grouped = self.compiler.group(self.compile(self.project.select(None)))
+        if unique_ids is None:
+            return grouped
+        wanted = {self.project.models[uid].name for uid in unique_ids}
+        return [job for job in grouped if wanted & {model.name for model in job.models}]
 
     def observe(self, record: JobRecord | None) -> Observation:
         return observe(record, self.engine.jobmanager, self.checkpoints)
@@ -83,17 +100,30 @@ class Lifecycle:
         selected = self.project.select(selector)
         targets = self.project.downstream(selected) if full_refresh else selected
         self.progress(f"compiling {len(targets)} model(s)")
-        records = self.registry.all()
-        steps = [self._step(job, records.get(job.model.name), full_refresh) for job in self.compile(targets)]
+        jobs, records = self.jobs(targets), self.registry.all()
+        previous = {model: fp for record in records.values() for model, fp in record.member_queries().items()}
+        steps = [self._step(job, records.get(job.name), full_refresh, previous) for job in jobs]
         steps += indirect_steps(steps, self._dependants(rebuilding(steps)))
-        if not selector:
-            names = {model.name for model in self.project.models.values()}
-            steps += [removed_step(record) for name, record in records.items() if name not in names]
-        return Plan(selector, full_refresh, steps)
+        return Plan(selector, full_refresh, self._retired(records, jobs, full=not selector) + steps)
 
-    def _step(self, job: CompiledJob, record: JobRecord | None, full_refresh: bool) -> Step:
-        table, sources = self.catalog.inspect(job.model), self.catalog.source_mismatches(self.sources_of(job))
-        return make_step(job, record, self.observe(record), table, full_refresh, sources)
+    def _retired(self, records: dict[str, JobRecord], jobs: list[CompiledJob], full: bool) -> list[Step]:
+        """Recorded jobs the plan replaces (their models run in a planned job of another name now) or, for a
+        whole-project plan, whose models all left the project."""
+        runs = {model.name: job.name for job in jobs for model in job.models}
+        names = {model.name for model in self.project.models.values()}
+        steps = []
+        for record in records.values():
+            if record.job in {job.name for job in jobs}:
+                continue
+            successor = next((runs[m] for m in record.members if m in runs), None)
+            if successor or (full and not names & set(record.members)):
+                steps.append(removed_step(record, successor))
+        return steps
+
+    def _step(self, job: CompiledJob, record: JobRecord | None, full_refresh: bool, previous: dict[str, str]) -> Step:
+        tables = {model.name: self.catalog.inspect(model) for model in job.models}
+        sources = self.catalog.source_mismatches(self.sources_of(job))
+        return make_step(job, record, self.observe(record), tables, full_refresh, sources, previous)
 
     def sources_of(self, job: CompiledJob) -> list[Table]:
         """The OLTP source tables the job reads by CDC."""
@@ -115,47 +145,61 @@ class Lifecycle:
         self._validate(plan)
         self.started_clean = {}
         ordered = [s for s in plan.steps if s.kind == "removed"] + [s for s in plan.steps if s.job is not None]
-        return [self._apply(step, full_refresh) for step in ordered]
+        return [action for step in ordered for action in self._apply(step, full_refresh)]
 
     def _validate(self, plan: Plan) -> None:
         """Flink's planner must accept every new or changed job before anything running is touched."""
         for step in plan.steps:
             if step.job is not None and step.action in VALIDATED and step.kind != "unchanged":
-                self.progress(f"{step.model}: validating the new job with Flink's planner")
+                self.progress(f"{step.name}: validating the new job with Flink's planner")
                 explain(self.engine.gateway.open_session, step.job)
 
-    def _apply(self, step: Step, full_refresh: bool) -> Action:
+    def _apply(self, step: Step, full_refresh: bool) -> list[Action]:
         if step.kind == "removed":
-            return self._remove(step)
+            return [self._remove(step)]
         job, decision = step.job, step.decision
         assert job is not None
         if decision.action == "rebuild" and step.record is not None:
             self._retire(step.record)
-        change = self.catalog.sync(job.model, rebuild=full_refresh)
-        if job.model.materialized == "partial_update":
-            self.catalog.partial_update_trigger(job.model, {s.name: s.columns for s in job.streams})
+        changes = {model.name: self.catalog.sync(model, rebuild=full_refresh) for model in job.models}
+        for member in job.members:
+            if member.model.materialized == "partial_update":
+                self.catalog.partial_update_trigger(member.model, {s.name: s.columns for s in member.streams})
         if decision.action == "keep":
-            detail = f"table {change.action}: {change.detail}" if change.detail else ""
-            self.progress(f"{job.model.name}: unchanged, job {step.record and step.record.job_id} keeps running")
-            return Action(job.model.name, "unchanged", step.record.job_id if step.record else None, detail)
+            job_id = step.record.job_id if step.record else None
+            self.progress(f"{job.name}: unchanged, job {job_id} keeps running")
+            return [Action(name, "unchanged", job_id, _table_detail(changes[name])) for name in changes]
         if decision.action == "resume" and decision.restore_from:
             return self._start_from(job, decision.restore_from, "resumed", decision.reason)
         if decision.action == "upgrade" and step.record is not None:
             return self._upgrade(job, step.record, decision.reason)
-        action = "started" if decision.action == "start" else "rebuilt"
-        return self._start_clean(job, action, change.detail if action == "started" else decision.reason)
+        return self._start_clean(job, step, changes)
 
-    def _start_clean(self, job: CompiledJob, action: str, detail: str) -> Action:
-        self.catalog.clear(job.model)  # a clean job re-snapshots everything
+    def _start_clean(self, job: CompiledJob, step: Step, changes: dict[str, TableChange]) -> list[Action]:
+        for model in job.models:
+            if model.name in step.clears:
+                self.catalog.clear(model)
         self._prepare_slots(job.slots)
         self._await_upstream_history(job)
         job_id = self._submit(job.spec(), None)
         self._save(job, job_id)
-        self.started_clean[job.model.name] = job_id
-        self.progress(f"{job.model.name}: {action} job {job_id} {detail}".rstrip())
-        if job.event_time and await_history(self.engine.jobmanager, job_id, job.model.name, self.progress):
+        self.started_clean.update({model.name: job_id for model in job.models})
+        actions = [self._clean_action(step, name, job_id, changes[name]) for name in step.members]
+        for action in actions:
+            self.progress(f"{action.model}: {action.action} in job {job.name} ({job_id}) {action.detail}".rstrip())
+        if job.event_time and await_history(self.engine.jobmanager, job_id, job.name, self.progress):
             release_held_watermarks(job, self.engine.store, self.progress)
-        return Action(job.model.name, action, job_id, detail)
+        return actions
+
+    @staticmethod
+    def _clean_action(step: Step, model: str, job_id: str, change: TableChange) -> Action:
+        """started (a new table), rebuilt (cleared: its queries or an upstream's in the job changed), or
+        restarted (recomputed in place: the job restarted without state, its rows stay)."""
+        if change.action == "created":
+            return Action(model, "started", job_id, _table_detail(change))
+        if model in step.clears:
+            return Action(model, "rebuilt", job_id, step.reason)
+        return Action(model, "restarted", job_id, f"recomputed in place: job {step.name} restarted clean")
 
     def _await_upstream_history(self, job: CompiledJob) -> None:
         """An event-time job starts once the tables it windows over hold their whole history (see snapshot.py):
@@ -165,14 +209,14 @@ class Lifecycle:
             if upstream:
                 await_history(self.engine.jobmanager, upstream, read.table.name, self.progress)
 
-    def _start_from(self, job: CompiledJob, restore_from: str, action: str, detail: str) -> Action:
+    def _start_from(self, job: CompiledJob, restore_from: str, action: str, detail: str) -> list[Action]:
         self._ensure_publications(job.slots)
         job_id = self._submit(job.spec(), restore_from)
         self._save(job, job_id)
-        self.progress(f"{job.model.name}: {action} job {job_id} ({detail})")
-        return Action(job.model.name, action, job_id, detail)
+        self.progress(f"{job.name}: {action} job {job_id} ({detail})")
+        return [Action(model.name, action, job_id, detail) for model in job.models]
 
-    def _upgrade(self, job: CompiledJob, record: JobRecord, reason: str) -> Action:
+    def _upgrade(self, job: CompiledJob, record: JobRecord, reason: str) -> list[Action]:
         savepoint = self._stop(record)
         try:
             return self._start_from(job, savepoint, "upgraded", reason)
@@ -181,7 +225,7 @@ class Lifecycle:
             record.job_id, record.status, record.savepoint = job_id, "running", None
             self.registry.save(record)
             raise FlinkError(
-                f"the new job of {job.model.name} did not start ({failed.message}); "
+                f"the new version of job {job.name} did not start ({failed.message}); "
                 f"the previous job was resumed from {savepoint} as {job_id}",
                 hint=failed.hint,
             ) from None
@@ -191,23 +235,25 @@ class Lifecycle:
             job_id = self.engine.submit(spec, restore_from)
         except FlinkError as exc:
             raise FlinkError(
-                f"Flink rejected the job of model {spec.name}: {exc.message}",
-                hint=f"see target/warehouse/{spec.name}.sql (`warehouse compile`); fix the model and run again",
+                f"Flink rejected job {spec.name}: {exc.message}",
+                hint="see its models' scripts in target/warehouse/ (`warehouse compile`); fix the model and run again",
             ) from None
         with contextlib.suppress(FlinkError):  # still starting: reported by `warehouse status`
             self.engine.jobmanager.wait_for_state(job_id, {"RUNNING", "FAILED", "FINISHED"}, timeout=120)
         if self.engine.jobmanager.state(job_id) == "FAILED":
             cause = root_cause(self.engine.jobmanager.exceptions(job_id))
-            raise FlinkError(
-                f"job of model {spec.name} failed on start: {cause}", hint="see the model and `warehouse status`"
-            )
+            raise FlinkError(f"job {spec.name} failed on start: {cause}", hint="see the model and `warehouse status`")
         return job_id
 
     def _save(self, job: CompiledJob, job_id: str) -> None:
-        spec = {"ddl": list(job.ddl), "inserts": list(job.inserts), "settings": job.settings}
+        spec: dict[str, Any] = {"ddl": list(job.ddl), "inserts": list(job.inserts), "settings": job.settings}
         spec["columns"] = job.column_types
+        spec["members"] = [model.name for model in job.models]
+        spec["queries"] = {m.model.name: m.query_fingerprint for m in job.members}
+        spec["streams"] = stream_queries(job)
+        spec["fused"] = job.fused
         slots = [asdict(slot) for slot in job.slots]
-        record = JobRecord(job.model.name, job.fingerprint, job.query_fingerprint, job_id, "running", None, slots, spec)
+        record = JobRecord(job.name, job.fingerprint, job.query_fingerprint, job_id, "running", None, slots, spec)
         self.registry.save(record)
 
     # ---- slots and publications -----------------------------------------------------------------
@@ -239,9 +285,9 @@ class Lifecycle:
     def _remove(self, step: Step) -> Action:
         assert step.record is not None
         self._retire(step.record)
-        self.registry.delete(step.model)
-        self.progress(f"{step.model}: removed from the project; job {step.record.job_id} cancelled, slots dropped")
-        return Action(step.model, "removed", step.record.job_id)
+        self.registry.delete(step.name)
+        self.progress(f"job {step.name}: {step.reason} ({step.record.job_id})")
+        return Action(step.name, "removed", step.record.job_id, step.reason)
 
     # ---- stop / resume --------------------------------------------------------------------------
     def stop(self, selector: str | None) -> list[Action]:
@@ -250,13 +296,20 @@ class Lifecycle:
 
     def _stop_selected(self, selector: str | None) -> list[Action]:
         actions = []
-        records = self.registry.all()
-        for uid in reversed(self.project.select(selector)):
-            record = records.get(self.project.models[uid].name)
-            if record and self.observe(record).state == "RUNNING":
+        for record in reversed(self._selected_records(selector)):
+            if self.observe(record).state == "RUNNING":
                 savepoint = self._stop(record)
-                actions.append(Action(record.model, "stopped", record.job_id, savepoint))
+                actions += [Action(model, "stopped", record.job_id, savepoint) for model in record.members]
         return actions
+
+    def _selected_records(self, selector: str | None) -> list[JobRecord]:
+        """The recorded jobs running any selected model, in the order of their first selected model."""
+        records = list(self.registry.all().values())
+        found: list[JobRecord] = []
+        for uid in self.project.select(selector):
+            name = self.project.models[uid].name
+            found += [r for r in records if name in r.members and r not in found]
+        return found
 
     def resume(self, selector: str | None) -> list[Action]:
         """Restart each selected job that is not running, as it was, from its savepoint or latest checkpoint."""
@@ -265,21 +318,19 @@ class Lifecycle:
 
     def _resume_selected(self, selector: str | None) -> list[Action]:
         actions = []
-        records = self.registry.all()
-        for uid in self.project.select(selector):
-            record = records.get(self.project.models[uid].name)
+        for record in self._selected_records(selector):
             observation = self.observe(record)
-            if record and observation.state not in ("RUNNING", "UNREACHABLE") and observation.restore_point:
+            if observation.state not in ("RUNNING", "UNREACHABLE") and observation.restore_point:
                 job_id = self._submit(record.job_spec(), observation.restore_point)
                 record.job_id, record.status, record.savepoint = job_id, "running", None
                 self.registry.save(record)
-                self.progress(f"{record.model}: resumed job {job_id} from {observation.restore_point}")
-                actions.append(Action(record.model, "resumed", job_id, observation.restore_point))
+                self.progress(f"{record.job}: resumed job {job_id} from {observation.restore_point}")
+                actions += [Action(m, "resumed", job_id, observation.restore_point) for m in record.members]
         return actions
 
     def _stop(self, record: JobRecord) -> str:
         assert record.job_id
-        self.progress(f"{record.model}: stopping job {record.job_id} with a savepoint")
+        self.progress(f"{record.job}: stopping job {record.job_id} with a savepoint")
         savepoint = self.engine.stop(record.job_id)
         record.status, record.savepoint = "stopped", savepoint
         self.registry.save(record)
@@ -289,11 +340,17 @@ class Lifecycle:
 def _refuse(plan: Plan) -> None:
     refused = plan.refusals
     if refused:
-        reasons = "; ".join(
-            f"{step.model} ({step.job.model.path if step.job else 'registry'}): {step.reason}" for step in refused
-        )
+        reasons = "; ".join(f"job {step.name} ({', '.join(_paths(step))}): {step.reason}" for step in refused)
         hints = {step.decision.hint for step in refused if step.decision.hint}
         raise WarehouseError(f"run refused, nothing was changed: {reasons}", hint="; ".join(sorted(hints)) or None)
+
+
+def _paths(step: Step) -> list[str]:
+    return [model.path for model in step.job.models] if step.job else ["registry"]
+
+
+def _table_detail(change: TableChange) -> str:
+    return f"table {change.action}: {change.detail}" if change.detail else ""
 
 
 def _require_unchanged(plan: Plan, reviewed: dict[str, Any]) -> None:

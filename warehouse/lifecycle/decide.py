@@ -90,7 +90,9 @@ def decide(facts: Facts) -> Decision:
             hint="run with --full-refresh to rebuild it and its dependants",
         )
     if facts.job_change == "queries":
-        return Decision("rebuild", "queries changed: state reset, table cleared and rebuilt", destructive=True)
+        return Decision(
+            "rebuild", "queries changed: the job restarts without state, changed tables cleared", destructive=True
+        )
     if facts.state == "RUNNING":
         if facts.job_change == "none":
             return Decision("keep", "unchanged")

@@ -1,4 +1,8 @@
-"""A plan: for every selected model, the decision `run` will carry out and the facts it rests on.
+"""A plan: for every job that runs a selected model, the decision `run` will carry out and the facts it rests on.
+
+A job runs the models of one job group (jobgroups.py); its decision covers all of them. A clean start of a
+job clears only the tables that must be rebuilt: its models whose queries changed (or that are new) and the
+models of the job downstream of those; its other models are recomputed in place (their rows do not change).
 
 `warehouse plan` shows a plan and applies nothing; `warehouse run` builds the same plan and applies it,
 so both give the same answer for the same change, refusals included. Each change is classified
@@ -18,9 +22,8 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,21 +38,27 @@ from warehouse.lifecycle.decide import Decision, Facts, decide
 from warehouse.lifecycle.observe import Observation
 from warehouse.lifecycle.registry import JobRecord
 
-VIEW = re.compile(r"^CREATE TEMPORARY VIEW `wh_stream_(\w+)` AS\n(.*)$", re.S)
-PLAN_FORMAT = 1
+PLAN_FORMAT = 2
 
 
 @dataclass(frozen=True)
 class Step:
-    model: str
+    name: str  # the job's; for an `indirect` step, the model's
     kind: str  # new | changed | unchanged | indirect | removed
     decision: Decision
     job: CompiledJob | None = None
     record: JobRecord | None = None
     observation: Observation = field(default_factory=lambda: Observation("NONE"))
-    table: TableChange | None = None
+    tables: dict[str, TableChange] = field(default_factory=dict)  # model -> how its table would change
     breaking: bool | None = None
     diff: str = ""
+    clears: tuple[str, ...] = ()  # the models whose tables a clean start of the job clears
+
+    @property
+    def members(self) -> list[str]:
+        if self.job is not None:
+            return [model.name for model in self.job.models]
+        return self.record.members if self.record is not None else [self.name]
 
     @property
     def action(self) -> str:
@@ -63,19 +72,25 @@ class Step:
     def state_compatible(self) -> bool | None:
         return self.decision.state_compatible if self.kind == "changed" else None
 
+    @property
+    def starts_clean(self) -> bool:
+        return self.decision.action in ("start", "rebuild")
+
     def reviewed(self) -> dict[str, Any]:
         """What must still hold when a reviewed plan is applied."""
         return {
-            "model": self.model,
+            "job": self.name,
+            "members": self.members,
             "kind": self.kind,
             "action": self.action,
             "destructive": self.decision.destructive,
             "restore_from": self.decision.restore_from,
+            "clears": list(self.clears) if self.starts_clean else [],
             "compiled": self.job.fingerprint if self.job else None,
             "recorded": self.record.fingerprint if self.record else None,
             "job_id": self.record.job_id if self.record else None,
             "observed": self.observation.state,
-            "table": self.table.action if self.table else None,
+            "tables": {model: change.action for model, change in self.tables.items()},
         }
 
 
@@ -99,8 +114,8 @@ class Plan:
 
     def differences(self, reviewed: dict[str, Any]) -> list[str]:
         """How this (fresh) plan differs from a reviewed one; empty when it is the same plan."""
-        before = {step["model"]: step for step in reviewed.get("steps", [])}
-        now = {step.model: step.reviewed() for step in self.steps}
+        before = {step.get("job"): step for step in reviewed.get("steps", [])}
+        now = {step.name: step.reviewed() for step in self.steps}
         found = [f"{name}: no longer planned" for name in before if name not in now]
         found += [f"{name}: newly planned" for name in now if name not in before]
         for name in before.keys() & now.keys():
@@ -140,49 +155,87 @@ def make_step(
     job: CompiledJob,
     record: JobRecord | None,
     observation: Observation,
-    table: TableChange,
+    tables: dict[str, TableChange],
     full_refresh: bool,
     source_problems: list[str] | None = None,
+    previous_queries: dict[str, str] | None = None,
 ) -> Step:
-    """The decision for one compiled model, classified for review."""
-    facts = Facts(
+    """The decision for one compiled job, classified for review. `previous_queries`: model -> the fingerprint of
+    its queries in the job that runs (ran) it, over all recorded jobs."""
+    facts = _facts(job, record, observation, tables, full_refresh, source_problems or [])
+    decision = decide(facts)
+    clears = tuple(cleared(job, previous_queries or {}, full_refresh))
+    step = Step(job.name, "new", decision, job, record, observation, tables, clears=clears)
+    if record is None:
+        return replace(step, diff=_diff("", job.script(), job.name))
+    if facts.job_change == "none" and facts.table_change == "none":
+        return replace(step, kind="unchanged")
+    diff = _diff(job_script(record.spec["ddl"], record.spec["inserts"]), job.script(), job.name)
+    return replace(step, kind="changed", breaking=_breaking(record, job), diff=diff)
+
+
+def _facts(
+    job: CompiledJob,
+    record: JobRecord | None,
+    observation: Observation,
+    tables: dict[str, TableChange],
+    full_refresh: bool,
+    source_problems: list[str],
+) -> Facts:
+    incompatible = [f"{model}: {change.detail}" for model, change in tables.items() if change.kind == "incompatible"]
+    kinds = {change.kind for change in tables.values()}
+    return Facts(
         new=record is None,
         job_change="none" if record is None else job_change(job, record),  # type: ignore[arg-type]
-        table_change=table.kind,  # type: ignore[arg-type]
+        table_change="incompatible" if incompatible else "additive" if "additive" in kinds else "none",
         state=observation.state,
         restore_point=observation.restore_point,
         full_refresh=full_refresh,
-        detail=table.detail if table.kind == "incompatible" else observation.detail,
-        source_problem="; ".join(source_problems or []),
+        detail="; ".join(incompatible) if incompatible else observation.detail,
+        source_problem="; ".join(source_problems),
     )
-    decision = decide(facts)
-    name = job.model.name
-    if record is None:
-        return Step(name, "new", decision, job, None, observation, table, diff=_diff("", job.script(), name))
-    if facts.job_change == "none" and table.kind == "none":
-        return Step(name, "unchanged", decision, job, record, observation, table)
-    old_script = job_script(record.spec["ddl"], record.spec["inserts"])
-    diff = _diff(old_script, job.script(), name)
-    return Step(name, "changed", decision, job, record, observation, table, _breaking(record, job), diff)
+
+
+def cleared(job: CompiledJob, previous_queries: dict[str, str], full_refresh: bool) -> list[str]:
+    """The models of a job whose tables a clean start clears: all with --full-refresh; else those whose queries
+    are new or changed, and the models of the job that read them (directly or through another member), whose
+    state restarts empty too. The others are recomputed in place: same inputs, same queries, same rows."""
+    names = [model.name for model in job.models]
+    if full_refresh:
+        return names
+    changed = {m.model.name for m in job.members if previous_queries.get(m.model.name) != m.query_fingerprint}
+    uids = {model.unique_id: model.name for model in job.models}
+    for model in job.models:  # upstream first: a reader follows its upstream
+        if any(uids.get(uid) in changed for uid in model.depends_on):
+            changed.add(model.name)
+    return [name for name in names if name in changed]
 
 
 def indirect_steps(steps: list[Step], downstream: Iterable[str]) -> list[Step]:
     """Dependants of rebuilt or breaking changes that are not planned themselves: they follow through the binlog."""
-    listed = {step.model for step in steps if step.kind != "unchanged"}
+    listed = {member for step in steps if step.kind != "unchanged" for member in step.members}
     decision = Decision(
         "keep", "an upstream table is rebuilt: its rows are recomputed through the binlog, the job keeps running"
     )
     return [Step(name, "indirect", decision) for name in downstream if name not in listed]
 
 
-def removed_step(record: JobRecord) -> Step:
-    decision = Decision("remove", "no longer in the project: job cancelled, slots dropped", destructive=True)
-    return Step(record.model, "removed", decision, record=record)
+def removed_step(record: JobRecord, successor: str | None = None) -> Step:
+    """A recorded job no longer in the plan: its models left the project, or run in job `successor` now."""
+    why = f"its models now run in job {successor}" if successor else "no longer in the project"
+    decision = Decision("remove", f"{why}: job cancelled, slots dropped", destructive=successor is None)
+    return Step(record.job, "removed", decision, record=record)
 
 
 def rebuilding(steps: list[Step]) -> list[str]:
     """Models whose rows may change wholesale: their dependants are affected."""
-    return [s.model for s in steps if s.breaking or (s.decision.action == "rebuild" and s.kind != "new")]
+    found = []
+    for step in steps:
+        if step.breaking:
+            found += step.members
+        elif step.starts_clean:
+            found += list(step.clears)
+    return found
 
 
 def _breaking(record: JobRecord, job: CompiledJob) -> bool:
@@ -190,16 +243,18 @@ def _breaking(record: JobRecord, job: CompiledJob) -> bool:
         return True
     if record.query_fingerprint == job.query_fingerprint:
         return False
-    old = _stream_queries(record.spec["ddl"])
-    new = {stream.name: stream.sql for stream in job.streams}
+    old = record.spec.get("streams", {})
+    new = stream_queries(job)
     if set(old) != set(new):
         return True
-    return any(not _only_adds_columns(old[name], new[name]) for name in new)
+    return any(set(old[model]) != set(new[model]) for model in new) or any(
+        not _only_adds_columns(old[model][name], sql) for model in new for name, sql in new[model].items()
+    )
 
 
-def _stream_queries(ddl: list[str]) -> dict[str, str]:
-    found = (VIEW.match(statement) for statement in ddl)
-    return {match.group(1): match.group(2) for match in found if match}
+def stream_queries(job: CompiledJob) -> dict[str, dict[str, str]]:
+    """Model -> stream -> its SELECT: what the registry keeps to tell a breaking change."""
+    return {m.model.name: {stream.name: stream.sql for stream in m.streams} for m in job.members}
 
 
 def _only_adds_columns(old_sql: str, new_sql: str) -> bool:

@@ -31,7 +31,7 @@ HEALABLE = ("STOPPED", "FAILED", "VANISHED")  # parked, failed, lost with its Jo
 
 @dataclass(frozen=True)
 class Recovered:
-    model: str
+    job: str
     action: str  # parked | resumed | left
     job_id: str | None = None
     detail: str = ""
@@ -60,15 +60,15 @@ class Recovery:
             if record.status != "running" or self.observe(record).state != "RUNNING":
                 continue
             assert record.job_id
-            self.progress(f"{record.model}: stopping job {record.job_id} with a savepoint")
+            self.progress(f"{record.job}: stopping job {record.job_id} with a savepoint")
             try:
                 record.savepoint = self.engine.stop(record.job_id)
             except (FlinkError, ServiceUnavailable) as exc:
-                self.progress(f"{record.model}: no savepoint ({exc.message}); its latest checkpoint will be used")
+                self.progress(f"{record.job}: no savepoint ({exc.message}); its latest checkpoint will be used")
                 continue
             record.status = PARKED
             self.registry.save(record)
-            parked.append(Recovered(record.model, "parked", record.job_id, record.savepoint))
+            parked.append(Recovered(record.job, "parked", record.job_id, record.savepoint))
         return parked
 
     def heal(self, wait: bool = True) -> list[Recovered]:
@@ -90,17 +90,17 @@ class Recovery:
     def _resume(self, record: JobRecord, observation: Observation) -> Recovered:
         if observation.restore_point is None:
             detail = "nothing to resume from: `warehouse run` rebuilds it"
-            self.progress(f"{record.model}: job {observation.state.lower()}, {detail}")
-            return Recovered(record.model, "left", record.job_id, detail)
+            self.progress(f"{record.job}: job {observation.state.lower()}, {detail}")
+            return Recovered(record.job, "left", record.job_id, detail)
         try:
             job_id = self.engine.submit(record.job_spec(), observation.restore_point)
         except WarehouseError as exc:
-            self.progress(f"{record.model}: could not resume from {observation.restore_point}: {exc.message}")
-            return Recovered(record.model, "left", record.job_id, exc.message)
+            self.progress(f"{record.job}: could not resume from {observation.restore_point}: {exc.message}")
+            return Recovered(record.job, "left", record.job_id, exc.message)
         record.job_id, record.status, record.savepoint, record.checkpoint = job_id, "running", None, None
         self.registry.save(record)
-        self.progress(f"{record.model}: resumed job {job_id} from {observation.restore_point}")
-        return Recovered(record.model, "resumed", job_id, observation.restore_point)
+        self.progress(f"{record.job}: resumed job {job_id} from {observation.restore_point}")
+        return Recovered(record.job, "resumed", job_id, observation.restore_point)
 
     def remember_checkpoints(self) -> None:
         for record in self.registry.all().values():
@@ -109,4 +109,4 @@ class Recovery:
             with contextlib.suppress(FlinkError, ServiceUnavailable):
                 latest = self.engine.jobmanager.latest_checkpoint(record.job_id)
                 if latest and latest != record.checkpoint:
-                    self.registry.note_checkpoint(record.model, record.job_id, latest)
+                    self.registry.note_checkpoint(record.job, record.job_id, latest)

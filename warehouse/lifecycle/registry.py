@@ -1,4 +1,4 @@
-"""The job registry, kept in the store: which job runs each model, at which version, from which savepoint."""
+"""The job registry, kept in the store: each job, the models it runs, its version, its savepoint and slots."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ TABLE = pg(REGISTRY_SCHEMA, "jobs")
 
 @dataclass
 class JobRecord:
-    model: str
+    job: str  # the job's name (jobgroups.py: its group's)
     fingerprint: str
     query_fingerprint: str
     job_id: str | None
@@ -30,9 +30,18 @@ class JobRecord:
     spec: dict[str, Any] = field(default_factory=dict)
     checkpoint: str | None = None  # the latest retained checkpoint seen, for a job its JobManager forgot
 
+    @property
+    def members(self) -> list[str]:
+        """The models the job runs (a job recorded before job groups ran the model it is named after)."""
+        return list(self.spec.get("members", [self.job]))
+
+    def member_queries(self) -> dict[str, str]:
+        """Model -> the fingerprint of its queries when the job was started (empty for older records)."""
+        return dict(self.spec.get("queries", {}))
+
     def job_spec(self) -> JobSpec:
         return JobSpec(
-            name=self.model,
+            name=self.job,
             ddl=self.spec["ddl"],
             inserts=self.spec["inserts"],
             slots=[slot["name"] for slot in self.slots],
@@ -49,38 +58,41 @@ class Registry:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pg(REGISTRY_SCHEMA)))
             conn.execute(
                 sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} (model text PRIMARY KEY, fingerprint text NOT NULL, "
+                    "CREATE TABLE IF NOT EXISTS {} (job text PRIMARY KEY, fingerprint text NOT NULL, "
                     "query_fingerprint text NOT NULL, job_id text, status text NOT NULL, savepoint text, "
                     "slots jsonb NOT NULL DEFAULT '[]', spec jsonb NOT NULL DEFAULT '{{}}', "
                     "updated_at timestamptz NOT NULL DEFAULT now())"
                 ).format(TABLE)
             )
             conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS checkpoint text").format(TABLE))
+            renamed = "SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = 'jobs' AND "
+            if conn.execute(renamed + "column_name = 'model'", [REGISTRY_SCHEMA]).fetchone():
+                conn.execute(sql.SQL("ALTER TABLE {} RENAME COLUMN model TO job").format(TABLE))
 
     def all(self) -> dict[str, JobRecord]:
         self.ensure()
         with connect(self.store, row_factory=dict_row) as conn:
             rows = conn.execute(
                 sql.SQL(
-                    "SELECT model, fingerprint, query_fingerprint, job_id, status, savepoint, slots, spec, checkpoint "
+                    "SELECT job, fingerprint, query_fingerprint, job_id, status, savepoint, slots, spec, checkpoint "
                     "FROM {}"
                 ).format(TABLE)
             ).fetchall()
-        return {row["model"]: JobRecord(**row) for row in rows}
+        return {row["job"]: JobRecord(**row) for row in rows}
 
     def save(self, record: JobRecord) -> None:
         with connect(self.store) as conn:
             conn.execute(
                 sql.SQL(
-                    "INSERT INTO {} (model, fingerprint, query_fingerprint, job_id, status, savepoint, slots, spec, "
-                    "checkpoint) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (model) DO UPDATE SET "
+                    "INSERT INTO {} (job, fingerprint, query_fingerprint, job_id, status, savepoint, slots, spec, "
+                    "checkpoint) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (job) DO UPDATE SET "
                     "fingerprint = EXCLUDED.fingerprint, query_fingerprint = EXCLUDED.query_fingerprint, "
                     "job_id = EXCLUDED.job_id, status = EXCLUDED.status, savepoint = EXCLUDED.savepoint, "
                     "slots = EXCLUDED.slots, spec = EXCLUDED.spec, checkpoint = EXCLUDED.checkpoint, "
                     "updated_at = now()"
                 ).format(TABLE),
                 [
-                    record.model,
+                    record.job,
                     record.fingerprint,
                     record.query_fingerprint,
                     record.job_id,
@@ -92,15 +104,15 @@ class Registry:
                 ],
             )
 
-    def note_checkpoint(self, model: str, job_id: str, checkpoint: str) -> None:
-        """Record a job's latest checkpoint, if the registry still knows that job for the model (never a lost
-        update: the row of a model whose job changed meanwhile is left alone)."""
+    def note_checkpoint(self, job: str, job_id: str, checkpoint: str) -> None:
+        """Record a job's latest checkpoint, if the registry still knows that Flink job under the name (never a
+        lost update: the row of a job restarted meanwhile is left alone)."""
         with connect(self.store) as conn:
             conn.execute(
-                sql.SQL("UPDATE {} SET checkpoint = %s WHERE model = %s AND job_id = %s").format(TABLE),
-                [checkpoint, model, job_id],
+                sql.SQL("UPDATE {} SET checkpoint = %s WHERE job = %s AND job_id = %s").format(TABLE),
+                [checkpoint, job, job_id],
             )
 
-    def delete(self, model: str) -> None:
+    def delete(self, job: str) -> None:
         with connect(self.store) as conn:
-            conn.execute(sql.SQL("DELETE FROM {} WHERE model = %s").format(TABLE), [model])
+            conn.execute(sql.SQL("DELETE FROM {} WHERE job = %s").format(TABLE), [job])

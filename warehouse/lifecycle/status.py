@@ -1,4 +1,4 @@
-"""`warehouse status`: per model, its job's state, throughput, last checkpoint, input lag, rows kept aside,
+"""`warehouse status`: per job (and the models it runs), its state, throughput, last checkpoint, input lag, rows kept aside,
 restarts, and the current problem with the command that fixes it.
 
 States besides Flink's own: STOPPED (`warehouse stop`), PARKED (`warehouse down`: resumed by `up`), GONE (the
@@ -25,8 +25,8 @@ from warehouse.store import connect
 
 
 @dataclass(frozen=True)
-class ModelStatus:
-    model: str
+class JobStatus:
+    job: str
     job_id: str | None
     state: str
     uptime_s: float | None = None
@@ -40,16 +40,25 @@ class ModelStatus:
     late_dropped: int = 0  # late rows a window dropped since the job started (Flink's count)
     restarts: int = 0  # Flink's restarts of the job (after a TaskManager or database failure, say)
     problem: str = ""
+    models: tuple[str, ...] = ()
 
     @property
     def running(self) -> bool:
         return self.state == "RUNNING"
 
 
-def collect(records: dict[str, JobRecord], jobmanager: JobManagerClient, store: StoreConnection) -> list[ModelStatus]:
+def collect(records: dict[str, JobRecord], jobmanager: JobManagerClient, store: StoreConnection) -> list[JobStatus]:
     lags, rejected, late = _slot_lags(store), _kept(store, "rejected_rows"), _kept(store, "late_rows")
-    statuses = [_status(record, jobmanager, lags) for record in sorted(records.values(), key=lambda r: r.model)]
-    return [replace(s, rejected=rejected.get(s.model, 0), late=late.get(s.model, 0)) for s in statuses]
+    found = []
+    for record in sorted(records.values(), key=lambda r: r.job):
+        members = record.members
+        status = replace(_status(record, jobmanager, lags), models=tuple(members))
+        found.append(replace(status, rejected=_total(rejected, members), late=_total(late, members)))
+    return found
+
+
+def _total(counts: dict[str, int], models: list[str]) -> int:
+    return sum(counts.get(model, 0) for model in models)
 
 
 def _failure(job_id: str, state: str, restarts: int, jobmanager: JobManagerClient) -> str:
@@ -81,11 +90,11 @@ def _kept(store: StoreConnection, table: str) -> dict[str, int]:
     return {str(model): int(count) for model, count in rows}
 
 
-def _status(record: JobRecord, jobmanager: JobManagerClient, lags: dict[str, int]) -> ModelStatus:
+def _status(record: JobRecord, jobmanager: JobManagerClient, lags: dict[str, int]) -> JobStatus:
     lag = sum(lags.get(slot["name"], 0) for slot in record.slots) if record.slots else None
     if not record.job_id or record.status in ("stopped", "parked"):
         fix = "`warehouse up` resumes it" if record.status == "parked" else "`warehouse resume` restarts it"
-        return ModelStatus(record.model, record.job_id, record.status.upper(), lag_bytes=lag, problem=fix)
+        return JobStatus(record.job, record.job_id, record.status.upper(), lag_bytes=lag, problem=fix)
     try:
         job = jobmanager.job(record.job_id)
         checkpoints = jobmanager.checkpoints(record.job_id)
@@ -93,15 +102,15 @@ def _status(record: JobRecord, jobmanager: JobManagerClient, lags: dict[str, int
         problem = _failure(record.job_id, str(job["state"]), restarts, jobmanager)
     except NotFound:
         gone = "the JobManager does not know this job (it restarted?): `warehouse up` or `warehouse run` resumes it"
-        return ModelStatus(record.model, record.job_id, "GONE", lag_bytes=lag, problem=gone)
+        return JobStatus(record.job, record.job_id, "GONE", lag_bytes=lag, problem=gone)
     except (FlinkError, ServiceUnavailable) as exc:
-        return ModelStatus(record.model, record.job_id, "UNREACHABLE", lag_bytes=lag, problem=exc.one_line())
+        return JobStatus(record.job, record.job_id, "UNREACHABLE", lag_bytes=lag, problem=exc.one_line())
     if job["state"] in ("FAILED", "CANCELED", "FINISHED"):
         problem += " (`warehouse run` resumes it from its latest checkpoint)"
     records_in, records_out = _records(job)
     age, size = _last_checkpoint(checkpoints)
-    return ModelStatus(
-        record.model,
+    return JobStatus(
+        record.job,
         record.job_id,
         str(job["state"]),
         float(job.get("duration", 0)) / 1000,

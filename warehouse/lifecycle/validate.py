@@ -12,15 +12,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from warehouse.compiler import CompiledJob, Stream
+from warehouse.compiler import CompiledJob, Stream, stream_view
 from warehouse.errors import FlinkError
 from warehouse.eventtime import FLOOR_SUFFIX
 from warehouse.gateway import Session, StatementResult
-from warehouse.identifiers import flink, flink_string
+from warehouse.identifiers import flink_string
 from warehouse.project import Model
 
 FLINK_POSITION = re.compile(r"line (\d+), column (\d+)")
-VIEW = re.compile(r"CREATE TEMPORARY VIEW `wh_stream_(\w+)`")
+VIEW = re.compile(r"CREATE TEMPORARY VIEW (`wh_\w+`)")
 SessionFactory = Callable[[], Session]
 
 
@@ -44,18 +44,21 @@ class Explained:
 
 
 def explain(open_session: SessionFactory, job: CompiledJob) -> Explained:
-    """Flink's plan of the job (EXPLAIN of its statement set) and its streams' types; raises PlannerRejection."""
-    model = job.model
-    views = {s.name: s for s in job.streams}
+    """Flink's plan of the job (EXPLAIN of its statement set) and, for a one-model job, its streams' types;
+    raises PlannerRejection naming the model (and file line) a statement belongs to."""
+    views = {stream_view(m.model, s): (m.model, s) for m in job.members for s in m.streams}
     body = "\n".join(f"{insert};" for insert in job.inserts)
     settings = {"execution.runtime-mode": "streaming", **job.settings}
+    first = (job.members[0].model, job.members[0].streams[0])
     with open_session() as session:
         for key, value in settings.items():
             session.execute(f"SET {flink_string(key)} = {flink_string(value)}")
         for statement in job.ddl:
-            _execute(session, statement, model, _stream_of_view(statement, views))
-        explained = _execute(session, f"EXPLAIN STATEMENT SET BEGIN\n{body}\nEND", model, job.streams[0])
-        types = {stream.name: _column_types(session, stream) for stream in job.streams}
+            match = VIEW.match(statement)
+            model, stream = views.get(match.group(1), (first[0], None)) if match else (first[0], None)
+            _execute(session, statement, model, stream)
+        explained = _execute(session, f"EXPLAIN STATEMENT SET BEGIN\n{body}\nEND", *first)
+        types = {s.name: _column_types(session, job.model, s) for s in job.streams} if len(job.members) == 1 else {}
     plan = "\n".join(str(value) for row in explained.rows for value in row.fields)
     _require_one_late_judge(job, plan)
     return Explained(plan, types)
@@ -69,15 +72,15 @@ def _require_one_late_judge(job: CompiledJob, plan: str) -> None:
         floor = f"LookupJoin(table=[{read.table.database}.{read.table.schema}.{read.table.name}{FLOOR_SUFFIX}]"
         if execution.count(floor) > 1:
             raise FlinkError(
-                f"model {job.model.name}: Flink's plan judges the lateness of {read.table.name}'s changes twice",
-                where=job.model.path,
+                f"job {job.name}: Flink's plan judges the lateness of {read.table.name}'s changes twice",
+                where=", ".join(model.path for model in job.models),
                 hint="report it with the model; meanwhile set `late_rows: drop` on the watermark of "
                 f"{read.table.name} (late rows are then counted, not kept)",
             )
 
 
-def _column_types(session: Session, stream: Stream) -> dict[str, str]:
-    described = session.execute(f"DESCRIBE {flink(f'wh_stream_{stream.name}')}")
+def _column_types(session: Session, model: Model, stream: Stream) -> dict[str, str]:
+    described = session.execute(f"DESCRIBE {stream_view(model, stream)}")
     return {str(row.fields[0]): str(row.fields[1]) for row in described.rows}
 
 
@@ -110,8 +113,3 @@ def _raw_line(model: Model, stream: Stream, line_in_stream: int) -> int:
     raw = model.raw_code.splitlines()
     matches = [number for number, line in enumerate(raw, start=1) if line.strip() == text and text]
     return min(matches, key=lambda number: abs(number - guess)) if matches else guess
-
-
-def _stream_of_view(statement: str, views: dict[str, Stream]) -> Stream | None:
-    match = VIEW.match(statement)
-    return views.get(match.group(1)) if match else None
