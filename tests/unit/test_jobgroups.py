@@ -11,7 +11,6 @@ from warehouse.lifecycle.plan import cleared
 from warehouse.model_config import TableSettings
 from warehouse.project import Column, Model, Table
 
-
 ORDERS, PAYS, PRODUCTS = "shop.public.orders", "shop.public.orders_pay", "shop.public.product_catalog"
 
 

@@ -26,8 +26,8 @@ def plan(materialized: str = "continuous", streams: dict[str, list[str]] | None 
     table = Table("model.x.orders", "warehouse", "dwd", "orders", COLUMNS, ("order_id",))
     model = Model(table, "models/orders.sql", materialized, TableSettings(primary_key=["order_id"]), ())
     owned = streams or {"main": ["order_id", "buy_fee", "create_time", "pay_id"]}
-    streams = [Stream(name, "", columns, 1) for name, columns in owned.items()]
-    return CompiledJob(model.name, [CompiledModel(model, streams)], [], [], [])
+    written = [Stream(name, "", columns, 1) for name, columns in owned.items()]
+    return CompiledJob(model.name, [CompiledModel(model, written)], [], [], [])
 
 
 def change(

@@ -1,5 +1,5 @@
-"""`warehouse status`: per job (and the models it runs), its state, throughput, last checkpoint, input lag, rows kept aside,
-restarts, and the current problem with the command that fixes it.
+"""`warehouse status`: per job (and the models it runs), its state, throughput, last checkpoint, input lag, rows
+kept aside, restarts, and the current problem with the command that fixes it.
 
 States besides Flink's own: STOPPED (`warehouse stop`), PARKED (`warehouse down`: resumed by `up`), GONE (the
 JobManager no longer knows the job, e.g. it was restarted: `up` or `run` resumes it from its latest checkpoint),
