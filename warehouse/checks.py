@@ -1,4 +1,5 @@
-"""`warehouse check`: every model validated by Flink's planner (no job started) plus static lints.
+"""`warehouse check`: every model validated by Flink's planner (no job started) plus static lints; then
+every job of several models (jobgroups.py) as it runs, when the models themselves are clean.
 
 Lint codes are stable:
   WH001  a partial-update stream does not write the full primary key            (error)
@@ -10,6 +11,7 @@ Lint codes are stable:
   WH006  Flink keeps a stream's every row in a SinkUpsertMaterializer            (warning)
   WH007  a stream's column is wider than the table's: some values may not fit   (warning)
   WH008  a source column is declared narrower than its database column          (error)
+  WH009  the models of one job disagree on a setting of the whole job            (error)
   WH200  Flink's planner rejects the model (unknown column, types, ...)         (error)
 Every finding names the model file and line.
 """
@@ -53,6 +55,21 @@ def check_models(lifecycle: Lifecycle, selector: str | None) -> list[Finding]:
     findings += [f for plan in plans for f in _source_findings(lifecycle, plan)]
     for plan in plans:
         findings += _planner(lifecycle.engine.gateway.open_session, plan)
+    if not any(finding.severity == "error" for finding in findings):
+        findings += _job_findings(lifecycle, [plan.model.unique_id for plan in plans])
+    return findings
+
+
+def _job_findings(lifecycle: Lifecycle, uids: list[str]) -> list[Finding]:
+    """What only a whole job reveals: its models' settings disagree, or Flink's planner rejects the job."""
+    try:
+        jobs = lifecycle.jobs(uids)
+    except WarehouseError as exc:
+        first = lifecycle.project.models[uids[0]] if uids else None
+        return [_from_error(first, exc)] if first else []
+    findings = []
+    for job in (job for job in jobs if len(job.members) > 1):
+        findings += _planner(lifecycle.engine.gateway.open_session, job)
     return findings
 
 
@@ -137,14 +154,18 @@ def _line_containing(model: Model, text: str, default: int) -> int:
 
 
 def _planner(open_session: SessionFactory, job: CompiledJob) -> list[Finding]:
-    """Flink's planner over the job (nothing runs): a rejection, or the warnings its plan reveals."""
+    """Flink's planner over the job (nothing runs): a rejection, or (for one model) the warnings its plan reveals."""
     try:
         explained = explain(open_session, job)
     except PlannerRejection as rejected:
-        hint = rejected.hint or ""
+        model = rejected.model
         return [
-            Finding("WH200", "error", job.model.name, rejected.where or job.model.path, rejected.flink_message, hint)
+            Finding(
+                "WH200", "error", model.name, rejected.where or model.path, rejected.flink_message, rejected.hint or ""
+            )
         ]
+    if len(job.members) > 1:
+        return []
     return _materializer_findings(job, explained.plan) + _narrowing_findings(job, explained.stream_types)
 
 

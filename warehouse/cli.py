@@ -154,7 +154,8 @@ def run(context: Context, select: str | None, full_refresh: bool, reviewed: Path
 @SELECT_OPTION
 @click.pass_obj
 def check(context: Context, select: str | None) -> None:
-    """Validate models with Flink's planner (EXPLAIN, no job started) and the lints WH001-WH008."""
+    """Validate models with Flink's planner (EXPLAIN, no job started) and the lints WH001-WH009, then every job
+    of several models as it runs."""
     findings = context.check(select)
     for finding in findings:
         color = "red" if finding.severity == "error" else "yellow"

@@ -189,7 +189,7 @@ class Compiler:
         builder = _JobBuilder(self, name, set(fused))
         inserts = [insert for m in members for stream in m.streams for insert in builder.inserts(m.model, stream)]
         inserts += builder.late_inserts
-        settings = self._settings(name, [m.model for m in members])
+        settings = job_settings(name, [m.model for m in members], self.runtime, self.tuning)
         return CompiledJob(
             name,
             members,
@@ -212,28 +212,6 @@ class Compiler:
             fused = {read for member in group for read in fused_reads(member, group)}
             jobs.append(self.compile_job(name, [compiled[n] for n in names], sorted(fused)))
         return jobs
-
-    def _settings(self, name: str, models: list[Model]) -> dict[str, str]:
-        """Flink settings of a job (SET in its gateway session before the statement set): the runtime's, then
-        its models' own (they must agree: one job, one value)."""
-        settings = {
-            **self.runtime,
-            "execution.buffer-timeout.interval": f"{milliseconds(self.tuning.buffer_timeout)} ms",
-        }
-        parallelism = max((m.settings.parallelism or 0 for m in models), default=0)
-        if parallelism:
-            settings["parallelism.default"] = str(parallelism)
-        materialize = {m.settings.upsert_materialize for m in models} - {"auto"}
-        if len(materialize) > 1:
-            raise ModelError(
-                f"the models of job {name} set upsert_materialize differently ({', '.join(sorted(materialize))}): "
-                "it is a setting of the whole job",
-                where=", ".join(m.path for m in models if m.settings.upsert_materialize != "auto"),
-                hint="give them one value, or run them as separate jobs with job_group='...'",
-            )
-        if materialize:
-            settings["table.exec.sink.upsert-materialize"] = materialize.pop().upper()
-        return settings
 
     def _streams(self, model: Model, sql: str) -> list[Stream]:
         if model.materialized != "partial_update":
@@ -478,6 +456,26 @@ class _JobBuilder:
     def _watermark_of(self, table: Table) -> Watermark | None:
         upstream = self.compiler.project.models.get(table.unique_id)
         return upstream.settings.watermark if upstream else None
+
+
+def job_settings(name: str, models: list[Model], runtime: dict[str, str], tuning: JobTuning) -> dict[str, str]:
+    """Flink settings of a job (SET in its gateway session before the statement set): the runtime's, then its
+    models' own; `parallelism` is the largest asked for, `upsert_materialize` must agree (one job, one value)."""
+    settings = {**runtime, "execution.buffer-timeout.interval": f"{milliseconds(tuning.buffer_timeout)} ms"}
+    parallelism = max((m.settings.parallelism or 0 for m in models), default=0)
+    if parallelism:
+        settings["parallelism.default"] = str(parallelism)
+    materialize = {m.settings.upsert_materialize for m in models} - {"auto"}
+    if len(materialize) > 1:
+        raise ModelError(
+            f"[WH009] the models of job {name} set upsert_materialize differently ({', '.join(sorted(materialize))}): "
+            "it is a setting of the whole job",
+            where=", ".join(m.path for m in models if m.settings.upsert_materialize != "auto"),
+            hint="give them one value, or run them as separate jobs with job_group='...'",
+        )
+    if materialize:
+        settings["table.exec.sink.upsert-materialize"] = materialize.pop().upper()
+    return settings
 
 
 def grouping_member(job: CompiledJob) -> Member:

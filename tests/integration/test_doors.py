@@ -56,7 +56,7 @@ def test_the_password_is_in_no_file_row_or_output(shop: Context, stack: Context)
     for folder in {shop.project_dir, stack.project_dir, shop.settings.profile.home}:
         assert files_holding(folder, SENTINEL_PASSWORD) == [], folder
     with connect(shop.store) as conn:
-        rows = conn.execute("SELECT model FROM _warehouse.jobs WHERE spec::text LIKE %s", [f"%{SENTINEL_PASSWORD}%"])
+        rows = conn.execute("SELECT job FROM _warehouse.jobs WHERE spec::text LIKE %s", [f"%{SENTINEL_PASSWORD}%"])
         assert rows.fetchall() == []
         assert conn.execute("SELECT count(*) FROM _warehouse.jobs").fetchone() != (0,)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from warehouse.compiler import CompiledJob, CompiledModel, Stream
+from warehouse.compiler import CompiledJob, CompiledModel, Stream, job_settings
+from warehouse.connectors import DEFAULT_TUNING
 from warehouse.errors import WarehouseError
 from warehouse.jobgroups import Member, fused_reads, group_models
 from warehouse.lifecycle.plan import cleared
 from warehouse.model_config import TableSettings
-from warehouse.project import Column, Model, Table
+from warehouse.project import Column, Model, ModelError, Table
 
 ORDERS, PAYS, PRODUCTS = "shop.public.orders", "shop.public.orders_pay", "shop.public.product_catalog"
 
@@ -126,3 +127,37 @@ RAN = {member.model.name: member.query_fingerprint for member in JOB.members}
 )
 def test_what_a_clean_start_clears(previous: dict[str, str], full_refresh: bool, expected: list[str]) -> None:
     assert cleared(JOB, previous, full_refresh) == expected
+
+
+def configured(name: str, **config: object) -> Model:
+    table = Table(f"model.x.{name}", "wh", "m", name, (Column("id", "bigint"),), ("id",))
+    return Model(table, f"models/{name}.sql", "continuous", TableSettings(primary_key=["id"], **config), ())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("configs", "expected"),
+    [
+        pytest.param([{}, {}], {}, id="defaults: nothing of the models'"),
+        pytest.param([{"parallelism": 2}, {"parallelism": 3}, {}], {"parallelism.default": "3"}, id="the largest"),
+        pytest.param(
+            [{"upsert_materialize": "none"}, {}],
+            {"table.exec.sink.upsert-materialize": "NONE"},
+            id="one model's upsert_materialize holds for the job",
+        ),
+    ],
+)
+def test_a_jobs_settings_come_from_its_models(configs: list[dict[str, object]], expected: dict[str, str]) -> None:
+    models = [configured(f"m{i}", **config) for i, config in enumerate(configs)]
+    settings = job_settings("j", models, {"execution.checkpointing.interval": "5 s"}, DEFAULT_TUNING)
+    assert settings == {
+        "execution.checkpointing.interval": "5 s",
+        "execution.buffer-timeout.interval": "10 ms",
+        **expected,
+    }
+
+
+def test_models_that_disagree_on_a_job_setting_are_refused_with_their_files() -> None:
+    models = [configured("a", upsert_materialize="none"), configured("b", upsert_materialize="force")]
+    with pytest.raises(ModelError, match=r"\[WH009\].*upsert_materialize differently \(force, none\)") as refused:
+        job_settings("j", models, {}, DEFAULT_TUNING)
+    assert refused.value.where == "models/a.sql, models/b.sql"

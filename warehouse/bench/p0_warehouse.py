@@ -33,8 +33,9 @@ class WarehousePipeline(Contender):
     def start(self, say: Progress) -> None:
         self.context.progress = say
         self.context.refresh()
-        actions = self.context.run(full_refresh=True)
-        self.jobs = {action.model: action.job_id for action in actions if action.job_id}
+        self.context.run(full_refresh=True)
+        records = self.context.lifecycle.registry.all().values()
+        self.jobs = {record.job: record.job_id for record in records if record.job_id}  # one per job group
 
     def await_ready(self, products: int, say: Progress, timeout: float = 180) -> None:
         table = self.context.table_of("ods_product_catalog")
@@ -68,18 +69,18 @@ class WarehousePipeline(Contender):
         return dict(self.jobs)
 
     def problem(self) -> str | None:
-        for model, job_id in self.jobs.items():
+        for job, job_id in self.jobs.items():
             try:
                 state = self.context.jobmanager.state(job_id)
             except FlinkError as exc:
-                return f"job of {model}: {exc.message}"
+                return f"job {job}: {exc.message}"
             if state != "RUNNING":
-                return f"job of {model} is {state}: {self.context.jobmanager.exceptions(job_id)[:300]}"
+                return f"job {job} is {state}: {self.context.jobmanager.exceptions(job_id)[:300]}"
         return None
 
     def stop(self, say: Progress) -> None:
         """Cancel every job first, then drop all their slots (one job at a time would wait for each)."""
-        records = [r for r in self.context.lifecycle.registry.all().values() if r.job_id in set(self.jobs.values())]
+        records = [r for r in self.context.lifecycle.registry.all().values() if r.job in self.jobs and r.job_id]
         jobmanager = self.context.jobmanager
         running = [r.job_id for r in records if r.job_id and jobmanager.state(r.job_id) not in TERMINAL_STATES]
         for job_id in running:
