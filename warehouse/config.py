@@ -88,10 +88,12 @@ class JobTuning(StrictModel):
     """How every continuous job trades CPU for freshness (see BENCHMARKS.md, Findings 1).
 
     Each hop of a layered warehouse waits for its CDC reader's poll, its sink's flush and Flink's
-    network buffer; the defaults keep a hop well under 0.2 s at the price of some CPU while idle.
+    network buffer. A reader sleeps its poll interval only when its slot had nothing new, so under load the
+    poll costs no freshness, and while idle each reader wakes 1000/interval times a second: 200 ms keeps the
+    idle example near 0.15 core (50 ms: 0.28, BENCHMARKS.md "Idle cost").
     """
 
-    cdc_poll_interval: str = Field("50ms", pattern=DURATION)
+    cdc_poll_interval: str = Field("200ms", pattern=DURATION)
     sink_flush_interval: str = Field("100ms", pattern=DURATION)
     sink_flush_max_rows: int = Field(2000, ge=1)
     buffer_timeout: str = Field("10ms", pattern=DURATION)
@@ -106,7 +108,7 @@ class Profile(StrictModel):
     store: Annotated[Embedded | StoreConnection, Field(union_mode="left_to_right")] = "embedded"
     flink: Annotated[Embedded | FlinkEndpoints, Field(union_mode="left_to_right")] = "embedded"
     parallelism: int = Field(1, ge=1)
-    checkpoint_interval: str = Field("5s", pattern=DURATION)
+    checkpoint_interval: str = Field("10s", pattern=DURATION)
     jobs: JobTuning = JobTuning()
     home: Path = Path(".warehouse")
     state_dir: str | None = None  # default: <home>/checkpoints

@@ -113,6 +113,24 @@ def test_a_state_compatible_change_restarts_from_a_savepoint(shop: Context) -> N
     assert_drains_to_oracle(shop)
 
 
+def test_a_full_refresh_rebuilds_the_selection_and_recomputes_its_job_mates_in_place(shop: Context) -> None:
+    """ods_orders shares its job with ods_orders_pay and ods_orders_timed, which are not selected: they are
+    recomputed in place, never dropped, so dws_shop_minutely (another job, reading ods_orders_timed's binlog)
+    keeps running on an intact table."""
+    before = job_ids(shop)
+    timed = _count(shop, "ods.ods_orders_timed")
+    actions = {a.model: a.action for a in shop.run("ods_orders", full_refresh=True)}
+    assert {name: action for name, action in actions.items() if name.startswith(("ods", "dwd"))} == {
+        "ods_orders": "rebuilt",
+        "ods_orders_pay": "restarted",
+        "dwd_orders": "rebuilt",
+        "ods_orders_timed": "restarted",
+    }
+    assert job_ids(shop)["dws_shop_minutely"] == before["dws_shop_minutely"]
+    assert _count(shop, "ods.ods_orders_timed") == timed
+    assert_drains_to_oracle(shop)
+
+
 def test_a_model_removed_from_a_job_leaves_it_and_the_others_keep_their_rows(shop: Context) -> None:
     record = shop.lifecycle.registry.all()["dws_shop_daily"]
     rows = _count(shop, "dws.dws_user_daily")

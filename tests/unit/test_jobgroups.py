@@ -115,18 +115,19 @@ RAN = {member.model.name: member.query_fingerprint for member in JOB.members}
 
 
 @pytest.mark.parametrize(
-    ("previous", "full_refresh", "expected"),
+    ("previous", "refreshed", "expected"),
     [
-        pytest.param(RAN, False, [], id="same queries: every table recomputed in place"),
-        pytest.param({**RAN, "a": "old"}, False, ["a", "b", "d"], id="a changed: it and its readers in the job"),
-        pytest.param({**RAN, "d": "old"}, False, ["d"], id="the last changed: only it"),
-        pytest.param({k: v for k, v in RAN.items() if k != "c"}, False, ["c"], id="a new model"),
-        pytest.param({}, False, ["a", "b", "c", "d"], id="recorded before job groups: everything"),
-        pytest.param(RAN, True, ["a", "b", "c", "d"], id="--full-refresh: everything"),
+        pytest.param(RAN, set(), [], id="same queries: every table recomputed in place"),
+        pytest.param({**RAN, "a": "old"}, set(), ["a", "b", "d"], id="a changed: it and its readers in the job"),
+        pytest.param({**RAN, "d": "old"}, set(), ["d"], id="the last changed: only it"),
+        pytest.param({k: v for k, v in RAN.items() if k != "c"}, set(), ["c"], id="a new model"),
+        pytest.param({}, set(), ["a", "b", "c", "d"], id="recorded before job groups: everything"),
+        pytest.param(RAN, {"a", "b", "c", "d"}, ["a", "b", "c", "d"], id="--full-refresh of all: everything"),
+        pytest.param(RAN, {"b", "d"}, ["b", "d"], id="--full-refresh of b+: b and d; a and c kept"),
     ],
 )
-def test_what_a_clean_start_clears(previous: dict[str, str], full_refresh: bool, expected: list[str]) -> None:
-    assert cleared(JOB, previous, full_refresh) == expected
+def test_what_a_clean_start_clears(previous: dict[str, str], refreshed: set[str], expected: list[str]) -> None:
+    assert cleared(JOB, previous, refreshed) == expected
 
 
 def configured(name: str, **config: object) -> Model:

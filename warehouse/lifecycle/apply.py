@@ -102,7 +102,8 @@ class Lifecycle:
         self.progress(f"compiling {len(targets)} model(s)")
         jobs, records = self.jobs(targets), self.registry.all()
         previous = {model: fp for record in records.values() for model, fp in record.member_queries().items()}
-        steps = [self._step(job, records.get(job.name), full_refresh, previous) for job in jobs]
+        refreshed = {self.project.models[uid].name for uid in targets} if full_refresh else set()
+        steps = [self._step(job, records.get(job.name), refreshed, previous) for job in jobs]
         steps += indirect_steps(steps, self._dependants(rebuilding(steps)))
         return Plan(selector, full_refresh, self._retired(records, jobs, full=not selector) + steps)
 
@@ -120,10 +121,10 @@ class Lifecycle:
                 steps.append(removed_step(record, successor))
         return steps
 
-    def _step(self, job: CompiledJob, record: JobRecord | None, full_refresh: bool, previous: dict[str, str]) -> Step:
+    def _step(self, job: CompiledJob, record: JobRecord | None, refreshed: set[str], previous: dict[str, str]) -> Step:
         tables = {model.name: self.catalog.inspect(model) for model in job.models}
         sources = self.catalog.source_mismatches(self.sources_of(job))
-        return make_step(job, record, self.observe(record), tables, full_refresh, sources, previous)
+        return make_step(job, record, self.observe(record), tables, refreshed, sources, previous)
 
     def sources_of(self, job: CompiledJob) -> list[Table]:
         """The OLTP source tables the job reads by CDC."""
@@ -161,7 +162,8 @@ class Lifecycle:
         assert job is not None
         if decision.action == "rebuild" and step.record is not None:
             self._retire(step.record)
-        changes = {model.name: self.catalog.sync(model, rebuild=full_refresh) for model in job.models}
+        rebuilt = {name for name in step.clears if full_refresh}  # dropped and recreated; the others kept
+        changes = {model.name: self.catalog.sync(model, rebuild=model.name in rebuilt) for model in job.models}
         for member in job.members:
             if member.model.materialized == "partial_update":
                 self.catalog.partial_update_trigger(member.model, {s.name: s.columns for s in member.streams})

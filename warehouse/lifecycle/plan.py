@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -156,15 +156,17 @@ def make_step(
     record: JobRecord | None,
     observation: Observation,
     tables: dict[str, TableChange],
-    full_refresh: bool,
+    refreshed: Collection[str] = (),
     source_problems: list[str] | None = None,
     previous_queries: dict[str, str] | None = None,
 ) -> Step:
-    """The decision for one compiled job, classified for review. `previous_queries`: model -> the fingerprint of
-    its queries in the job that runs (ran) it, over all recorded jobs."""
+    """The decision for one compiled job, classified for review. `refreshed`: the models `--full-refresh`
+    rebuilds (the selection and its dependants); `previous_queries`: model -> the fingerprint of its queries in
+    the job that runs (ran) it, over all recorded jobs."""
+    full_refresh = any(model.name in refreshed for model in job.models)
     facts = _facts(job, record, observation, tables, full_refresh, source_problems or [])
     decision = decide(facts)
-    clears = tuple(cleared(job, previous_queries or {}, full_refresh))
+    clears = tuple(cleared(job, previous_queries or {}, refreshed))
     step = Step(job.name, "new", decision, job, record, observation, tables, clears=clears)
     if record is None:
         return replace(step, diff=_diff("", job.script(), job.name))
@@ -196,19 +198,17 @@ def _facts(
     )
 
 
-def cleared(job: CompiledJob, previous_queries: dict[str, str], full_refresh: bool) -> list[str]:
-    """The models of a job whose tables a clean start clears: all with --full-refresh; else those whose queries
+def cleared(job: CompiledJob, previous_queries: dict[str, str], refreshed: Collection[str] = ()) -> list[str]:
+    """The models of a job whose tables a clean start clears: those `--full-refresh` rebuilds, those whose queries
     are new or changed, and the models of the job that read them (directly or through another member), whose
     state restarts empty too. The others are recomputed in place: same inputs, same queries, same rows."""
-    names = [model.name for model in job.models]
-    if full_refresh:
-        return names
     changed = {m.model.name for m in job.members if previous_queries.get(m.model.name) != m.query_fingerprint}
+    changed |= {model.name for model in job.models if model.name in refreshed}
     uids = {model.unique_id: model.name for model in job.models}
     for model in job.models:  # upstream first: a reader follows its upstream
         if any(uids.get(uid) in changed for uid in model.depends_on):
             changed.add(model.name)
-    return [name for name in names if name in changed]
+    return [model.name for model in job.models if model.name in changed]
 
 
 def indirect_steps(steps: list[Step], downstream: Iterable[str]) -> list[Step]:
