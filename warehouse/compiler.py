@@ -117,6 +117,7 @@ class CompiledJob:
     event_time: list[EventTimeRead] = field(default_factory=list)
     column_types: dict[str, str] = field(default_factory=dict)  # `table.column` -> Flink type, for state checks
     fused: list[str] = field(default_factory=list)  # "upstream -> reader" reads of a query instead of a binlog
+    lookups: list[str] = field(default_factory=list)  # the tables its models look up (point lookups in the store)
 
     @property
     def model(self) -> Model:
@@ -200,6 +201,7 @@ class Compiler:
             builder.event_time,
             builder.column_types,
             builder.fused,
+            builder.lookups,
         )
 
     def group(self, alone: list[CompiledJob]) -> list[CompiledJob]:
@@ -211,7 +213,7 @@ class Compiler:
             group = [m for m in members if m.name in names]
             fused = {read for member in group for read in fused_reads(member, group)}
             jobs.append(self.compile_job(name, [compiled[n] for n in names], sorted(fused)))
-        return jobs
+        return upstream_first(jobs)
 
     def _streams(self, model: Model, sql: str) -> list[Stream]:
         if model.materialized != "partial_update":
@@ -281,6 +283,7 @@ class _JobBuilder:
         self.column_types: dict[str, str] = {}  # `table.column` -> Flink type, of every table the job declares
         self.written: dict[str, str] = {}  # table key -> a view of the rows a member writes to it
         self.fused: list[str] = []
+        self.lookups: list[str] = []
 
     def inserts(self, model: Model, stream: Stream) -> list[str]:
         """Rows with a complete primary key whose every value fits its column go to the sink; the others to
@@ -418,6 +421,8 @@ class _JobBuilder:
         return flink_type(declared[watermark.column])
 
     def _declare_lookup(self, table: Table, name: str) -> None:
+        if table.name not in self.lookups:
+            self.lookups.append(table.name)
         cache = self.model.lookups.get(table.name, LookupCache())
         options = jdbc_lookup_options(self.compiler.store, table.database, table.qualified, cache)
         self._add_table(table, name, options, [])
@@ -476,6 +481,23 @@ def job_settings(name: str, models: list[Model], runtime: dict[str, str], tuning
     if materialize:
         settings["table.exec.sink.upsert-materialize"] = materialize.pop().upper()
     return settings
+
+
+def upstream_first(jobs: list[CompiledJob]) -> list[CompiledJob]:
+    """The jobs ordered so that a job comes after the jobs of the models it reads or looks up (when their
+    dependencies allow it; a cycle through lookups keeps the given order), so `run` starts and waits for them
+    first."""
+    owner = {model.unique_id: job.name for job in jobs for model in job.models}
+    needs = {
+        job.name: {owner[uid] for model in job.models for uid in model.depends_on if uid in owner} - {job.name}
+        for job in jobs
+    }
+    ordered: list[CompiledJob] = []
+    while len(ordered) < len(jobs):
+        placed = {job.name for job in ordered}
+        ready = [job for job in jobs if job.name not in placed and needs[job.name] <= placed]
+        ordered.append(ready[0] if ready else next(job for job in jobs if job.name not in placed))
+    return ordered
 
 
 def grouping_member(job: CompiledJob) -> Member:

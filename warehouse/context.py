@@ -67,6 +67,13 @@ class Context:
     def settings(self) -> Settings:
         return load_settings(self.project_dir, self.target, self.profiles_dir)
 
+    def for_project(self, project_dir: Path) -> Context:
+        """Another project folder on this context's profile: the same stack, store, home and passwords (the
+        benchmark's variants of the example)."""
+        variant = Context(project_dir, target=self.target, profiles_dir=self.profiles_dir, progress=self.progress)
+        variant.__dict__["settings"] = self.settings.model_copy(update={"project_dir": variant.project_dir})
+        return variant
+
     @cached_property
     def gateway(self) -> GatewayClient:
         passwords = self.settings.profile.store_connection().passwords()

@@ -6,6 +6,7 @@ import pytest
 
 from warehouse.config import StoreConnection, load_settings, milliseconds
 from warehouse.connectors import cdc_options, jdbc_sink_options
+from warehouse.context import Context
 from warehouse.errors import ConfigError
 
 
@@ -128,3 +129,16 @@ def test_a_bad_job_tuning_value_is_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "ms"), [("50ms", 50), ("5s", 5_000), ("2 min", 120_000), ("1h", 3_600_000)])
 def test_durations_in_milliseconds(text: str, ms: int) -> None:
     assert milliseconds(text) == ms
+
+
+def test_a_variant_project_runs_on_the_same_profile_home_and_passwords(tmp_path: Path) -> None:
+    """The benchmark's P1 is a copy of the example in another folder; it must use the stack of the project it
+    was copied from (its home holds the store's passwords), not a home of its own."""
+    (tmp_path / "main").mkdir()
+    (tmp_path / "variant").mkdir()
+    main = Context(tmp_path / "main")
+    variant = main.for_project(tmp_path / "variant")
+    assert variant.project_dir == (tmp_path / "variant").resolve()
+    assert variant.settings.project_dir == variant.project_dir
+    assert variant.settings.profile == main.settings.profile
+    assert variant.settings.home == main.settings.home == (tmp_path / "main" / ".warehouse").resolve()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from warehouse.compiler import CompiledJob, CompiledModel, Stream, job_settings
+from warehouse.compiler import CompiledJob, CompiledModel, Stream, job_settings, upstream_first
 from warehouse.connectors import DEFAULT_TUNING
 from warehouse.errors import WarehouseError
 from warehouse.jobgroups import Member, fused_reads, group_models
@@ -162,3 +162,21 @@ def test_models_that_disagree_on_a_job_setting_are_refused_with_their_files() ->
     with pytest.raises(ModelError, match=r"\[WH009\].*upsert_materialize differently \(force, none\)") as refused:
         job_settings("j", models, {}, DEFAULT_TUNING)
     assert refused.value.where == "models/a.sql, models/b.sql"
+
+
+def one_model_job(name: str, *upstream: str) -> CompiledJob:
+    job = job_of((name, f"SELECT '{name}'", upstream))
+    return CompiledJob(name, job.members, [], [], [])
+
+
+@pytest.mark.parametrize(
+    ("jobs", "expected"),
+    [
+        pytest.param([("a",), ("b", "a")], ["a", "b"], id="already upstream first"),
+        pytest.param([("b", "c"), ("c",)], ["c", "b"], id="a looked-up table's job first"),
+        pytest.param([("a", "b"), ("b", "a")], ["a", "b"], id="a cycle keeps the given order"),
+        pytest.param([("a",), ("b",), ("c", "z")], ["a", "b", "c"], id="unknown upstream: ignored"),
+    ],
+)
+def test_jobs_start_upstream_first(jobs: list[tuple[str, ...]], expected: list[str]) -> None:
+    assert [job.name for job in upstream_first([one_model_job(*job) for job in jobs])] == expected

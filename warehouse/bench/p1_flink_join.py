@@ -4,7 +4,6 @@ rest of the project is unchanged. It is generated as a copy of the project under
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -49,6 +48,6 @@ def write_join_project(source: Path, folder: Path) -> Path:
 
 def p1_flink_join(context: Context, folder: Path) -> WarehousePipeline:
     project = write_join_project(context.project_dir, folder)
-    profiles = context.profiles_dir or Path(os.environ.get("WAREHOUSE_PROFILES_DIR") or context.project_dir)
-    variant = Context(project, target=context.target, profiles_dir=profiles, progress=context.progress)
-    return WarehousePipeline(variant, "p1", "P1 Flink regular FULL OUTER JOIN in DWD (same lookup, DWS, ADS)")
+    return WarehousePipeline(
+        context.for_project(project), "p1", "P1 Flink regular FULL OUTER JOIN in DWD (same lookup, DWS, ADS)"
+    )

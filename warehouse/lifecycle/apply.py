@@ -78,6 +78,7 @@ class Lifecycle:
         self.checkpoints = checkpoints
         self.progress = progress
         self.started_clean: dict[str, str] = {}  # model -> job id, for the jobs this run started clean
+        self.histories: set[str] = set()  # the jobs this run waited for until their snapshot was read
 
     # ---- compile and decide ---------------------------------------------------------------------
     def compile(self, unique_ids: list[str]) -> list[CompiledJob]:
@@ -144,7 +145,7 @@ class Lifecycle:
             _require_unchanged(plan, reviewed)
         _refuse(plan)
         self._validate(plan)
-        self.started_clean = {}
+        self.started_clean, self.histories = {}, set()
         ordered = [s for s in plan.steps if s.kind == "removed"] + [s for s in plan.steps if s.job is not None]
         return [action for step in ordered for action in self._apply(step, full_refresh)]
 
@@ -204,12 +205,14 @@ class Lifecycle:
         return Action(model, "restarted", job_id, f"recomputed in place: job {step.name} restarted clean")
 
     def _await_upstream_history(self, job: CompiledJob) -> None:
-        """An event-time job starts once the tables it windows over hold their whole history (see snapshot.py):
-        an upstream job started clean by this run must have read and flushed its snapshot first."""
-        for read in job.event_time:
-            upstream = self.started_clean.get(read.table.name)
-            if upstream:
-                await_history(self.engine.jobmanager, upstream, read.table.name, self.progress)
+        """A job starts once the tables it windows over (see snapshot.py) or looks up hold their whole history:
+        an upstream job started clean by this run must have read and flushed its snapshot first (else a window
+        would see history as late rows, and a lookup would miss rows that are on their way)."""
+        for table in [read.table.name for read in job.event_time] + job.lookups:
+            upstream = self.started_clean.get(table)
+            if upstream and upstream not in self.histories:
+                await_history(self.engine.jobmanager, upstream, table, self.progress)
+                self.histories.add(upstream)
 
     def _start_from(self, job: CompiledJob, restore_from: str, action: str, detail: str) -> list[Action]:
         self._ensure_publications(job.slots)
