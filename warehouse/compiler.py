@@ -54,6 +54,11 @@ from warehouse.types import flink_type, parse_pg_type
 from warehouse.valuefit import fit_check, fits_all, rejection_reason
 
 STREAM_MARKER = re.compile(r"/\* warehouse:stream (\w+) \*/")
+# A job's common sub-queries (a stream read by its sink, its rejected rows and a reader in the job) planned
+# once, as one optimizer block, instead of once per INSERT; Flink 1.20 cannot plan a processing-time lookup join
+# across blocks, so jobs with lookups go without.
+PLAN_SHARED_QUERIES_ONCE = "table.optimizer.reuse-optimize-block-with-digest-enabled"
+GRAPH_SETTINGS = (PLAN_SHARED_QUERIES_ONCE, "table.exec.sink.upsert-materialize")  # they change the operators
 LOOKUP_SUFFIX = "__lookup"
 PROC_TIME = "proc_time"
 MAX_SLOT_NAME = 63
@@ -145,8 +150,10 @@ class CompiledJob:
 
     @property
     def query_fingerprint(self) -> str:
-        """Changes only when the queries change (stream views and inserts): what decides a job's state."""
-        return _digest([s.sql for s in self.model_streams()] + list(self.inserts))
+        """Changes only when the queries change (stream views and inserts, and the settings that change Flink's
+        operators): what decides whether a job keeps its state."""
+        shaping = [f"{key}={value}" for key, value in sorted(self.settings.items()) if key in GRAPH_SETTINGS]
+        return _digest([s.sql for s in self.model_streams()] + list(self.inserts) + shaping)
 
     def spec(self) -> JobSpec:
         return JobSpec(self.name, self.ddl, self.inserts, [s.name for s in self.slots], self.settings)
@@ -191,6 +198,8 @@ class Compiler:
         inserts = [insert for m in members for stream in m.streams for insert in builder.inserts(m.model, stream)]
         inserts += builder.late_inserts
         settings = job_settings(name, [m.model for m in members], self.runtime, self.tuning)
+        if not builder.lookups and not builder.event_time:
+            settings[PLAN_SHARED_QUERIES_ONCE] = "true"
         return CompiledJob(
             name,
             members,

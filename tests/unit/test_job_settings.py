@@ -8,6 +8,7 @@ import pytest
 
 from tests.unit.example_project import copy_example, edit, plan
 from warehouse.checks import _materializer_findings
+from warehouse.compiler import PLAN_SHARED_QUERIES_ONCE
 
 
 @pytest.fixture
@@ -19,14 +20,14 @@ def test_every_job_gets_the_freshness_defaults(project: Path) -> None:
     job = plan(project, "dws_shop_daily")
     assert job.settings["execution.buffer-timeout.interval"] == "10 ms"
     script = job.script()
-    assert "'debezium.poll.interval.ms' = '50'" in script
+    assert "'debezium.poll.interval.ms' = '200'" in script
     assert "'sink.buffer-flush.interval' = '100ms'" in script
 
 
 def test_every_job_carries_the_settings_a_remote_cluster_would_not_have(project: Path) -> None:
     """Checkpoints (they move the CDC slots), retained for resuming, a restart strategy that outlasts restarts."""
     settings = plan(project, "dws_shop_daily").settings
-    assert settings["execution.checkpointing.interval"] == "5000 ms"
+    assert settings["execution.checkpointing.interval"] == "10000 ms"
     assert settings["execution.checkpointing.externalized-checkpoint-retention"] == "RETAIN_ON_CANCELLATION"
     assert settings["state.checkpoints.dir"] == (project / ".warehouse" / "checkpoints").resolve().as_uri()
     assert settings["restart-strategy.type"] == "exponential-delay"
@@ -38,11 +39,11 @@ def test_every_job_carries_the_settings_a_remote_cluster_would_not_have(project:
 
 def test_profile_tuning_changes_the_job(project: Path) -> None:
     (project / "profiles.yml").write_text(
-        "targets:\n  dev:\n    jobs: {cdc_poll_interval: 200ms, buffer_timeout: 1s}\n"
+        "targets:\n  dev:\n    jobs: {cdc_poll_interval: 500ms, buffer_timeout: 1s}\n"
     )
     job = plan(project, "dws_shop_daily")
     assert job.settings["execution.buffer-timeout.interval"] == "1000 ms"
-    assert "'debezium.poll.interval.ms' = '200'" in job.script()
+    assert "'debezium.poll.interval.ms' = '500'" in job.script()
 
 
 def test_upsert_materialize_none_is_passed_to_flink(project: Path) -> None:
@@ -51,15 +52,26 @@ def test_upsert_materialize_none_is_passed_to_flink(project: Path) -> None:
     assert "table.exec.sink.upsert-materialize" not in plan(project, "dwd_orders").settings
 
 
-def test_a_settings_change_keeps_the_query_fingerprint(project: Path) -> None:
+def test_a_settings_change_keeps_the_query_fingerprint_unless_it_changes_the_operators(project: Path) -> None:
     before = plan(project, "dwd_orders")
-    edit(project, "models/dwd/dwd_orders.sql", "upsert_materialize='none'", "upsert_materialize='force'")
-    after = plan(project, "dwd_orders")
-    assert after.settings["table.exec.sink.upsert-materialize"] == "FORCE"
-    assert (after.fingerprint != before.fingerprint, after.query_fingerprint == before.query_fingerprint) == (
+    (project / "profiles.yml").write_text("targets:\n  dev:\n    jobs: {buffer_timeout: 1s}\n")
+    tuned = plan(project, "dwd_orders")
+    assert (tuned.fingerprint != before.fingerprint, tuned.query_fingerprint == before.query_fingerprint) == (
         True,
         True,
     )
+    edit(project, "models/dwd/dwd_orders.sql", "upsert_materialize='none'", "upsert_materialize='force'")
+    after = plan(project, "dwd_orders")
+    assert after.settings["table.exec.sink.upsert-materialize"] == "FORCE"
+    assert after.query_fingerprint != tuned.query_fingerprint  # a SinkUpsertMaterializer more: no state maps
+
+
+def test_shared_queries_are_planned_once_unless_the_job_looks_up(project: Path) -> None:
+    """dws_shop_daily's aggregate feeds its sink and its rejected rows: one optimizer block, one aggregate. A job
+    with a processing-time lookup cannot be planned in blocks (Flink 1.20), so dwd_orders goes without."""
+    assert plan(project, "dws_shop_daily").settings[PLAN_SHARED_QUERIES_ONCE] == "true"
+    assert PLAN_SHARED_QUERIES_ONCE not in plan(project, "dwd_orders").settings
+    assert PLAN_SHARED_QUERIES_ONCE not in plan(project, "dws_shop_minutely").settings  # its late-row floor lookup
 
 
 def test_a_materialized_sink_is_reported_at_its_stream(project: Path) -> None:
