@@ -139,6 +139,7 @@ class Catalog:
             if rebuild and change.action == "created":
                 change = TableChange(change.table, "rebuilt")
             self._apply_properties(conn, model)
+            _skip_unchanged_updates(conn, table)
             return change
 
     def partial_update_trigger(self, model: Model, streams: dict[str, list[str]]) -> None:
@@ -394,4 +395,27 @@ def _entry(conn: psycopg.Connection[Any], model: Model) -> CatalogEntry:
     binlog = f"on ({model.settings.binlog.retention})" if model.settings.binlog.enabled else "off"
     return CatalogEntry(
         table.qualified, model.path, model.settings.orientation, binlog, list(table.primary_key), rows, exists
+    )
+
+
+SKIP_UNCHANGED = "zz_wh_skip_unchanged"  # fires after every other BEFORE UPDATE trigger (they fire by name)
+KEEP_UNCHANGED = "warehouse.keep_unchanged"  # `SET LOCAL ... = 'on'`: an UPDATE that must reach the binlog
+
+
+def _skip_unchanged_updates(conn: psycopg.Connection[Any], table: Table) -> None:
+    """An upsert that changes nothing writes nothing: no WAL, and no change in the binlog for its readers.
+    A job restarted clean upserts every row it recomputes in place; without this each would reach the readers
+    of the table's binlog as an update (for a window over it: a late change)."""
+    target = pg(table.schema, table.name)
+    exists = (
+        "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND t.tgname = %s"
+    )
+    if conn.execute(exists, [table.schema, table.name, SKIP_UNCHANGED]).fetchone():
+        return
+    conn.execute(
+        sql.SQL(
+            "CREATE TRIGGER {} BEFORE UPDATE ON {} FOR EACH ROW WHEN (current_setting({}, true) IS DISTINCT FROM "
+            "'on') EXECUTE FUNCTION suppress_redundant_updates_trigger()"
+        ).format(pg(SKIP_UNCHANGED), target, sql.Literal(KEEP_UNCHANGED))
     )

@@ -124,17 +124,19 @@ class CompiledJob:
     fused: list[str] = field(default_factory=list)  # "upstream -> reader" reads of a query instead of a binlog
     lookups: list[str] = field(default_factory=list)  # the tables its models look up (point lookups in the store)
 
-    @property
-    def model(self) -> Model:
-        """The model of a job compiled for one model (`compile`, unit tests, lineage)."""
+    def only(self) -> CompiledModel:
+        """The model of a job compiled for one model (unit tests, lineage, `check`'s per-model findings)."""
         if len(self.members) != 1:
             raise WarehouseError(f"job {self.name} runs {len(self.members)} models, not one")
-        return self.members[0].model
+        return self.members[0]
+
+    @property
+    def model(self) -> Model:
+        return self.only().model
 
     @property
     def streams(self) -> list[Stream]:
-        """The streams of a job compiled for one model."""
-        return self.members[self.models.index(self.model)].streams
+        return self.only().streams
 
     def model_streams(self) -> list[Stream]:
         """Every stream of every model of the job."""
@@ -291,7 +293,8 @@ class _JobBuilder:
         self.event_time: list[EventTimeRead] = []
         self.column_types: dict[str, str] = {}  # `table.column` -> Flink type, of every table the job declares
         self.written: dict[str, str] = {}  # table key -> a view of the rows a member writes to it
-        self.fused: list[str] = []
+        self.fused: list[str] = []  # "upstream -> reader", for `compile` and the registry
+        self.fused_views: set[str] = set()  # table keys declared as a view of a member's rows
         self.lookups: list[str] = []
 
     def inserts(self, model: Model, stream: Stream) -> list[str]:
@@ -372,14 +375,14 @@ class _JobBuilder:
 
     def _declare_fused_read(self, table: Table) -> None:
         """The upstream member's rows as a view named like its table, so the reader's SQL is unchanged."""
-        reading = f"{table.name} -> {self.model.name}"
-        if reading in self.fused:
-            return
-        if not any(entry.startswith(f"{table.name} -> ") for entry in self.fused):
+        key, reading = _table_key(table), f"{table.name} -> {self.model.name}"
+        if key not in self.fused_views:
             self._register(table.database, table.schema)
             name = flink(table.database, table.schema, table.name)
-            self.views.append(f"CREATE TEMPORARY VIEW {name} AS\n{self.written[_table_key(table)]}")
-        self.fused.append(reading)
+            self.views.append(f"CREATE TEMPORARY VIEW {name} AS\n{self.written[key]}")
+            self.fused_views.add(key)
+        if reading not in self.fused:
+            self.fused.append(reading)
 
     def _declare_binlog_reader(self, table: Table, stream: Stream) -> None:
         key = _table_key(table)

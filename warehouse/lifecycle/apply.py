@@ -113,9 +113,9 @@ class Lifecycle:
         whole-project plan, whose models all left the project."""
         runs = {model.name: job.name for job in jobs for model in job.models}
         names = {model.name for model in self.project.models.values()}
-        steps = []
+        planned, steps = {job.name for job in jobs}, []
         for record in records.values():
-            if record.job in {job.name for job in jobs}:
+            if record.job in planned:
                 continue
             successor = next((runs[m] for m in record.members if m in runs), None)
             if successor or (full and not names & set(record.members)):
@@ -241,7 +241,7 @@ class Lifecycle:
         except FlinkError as exc:
             raise FlinkError(
                 f"Flink rejected job {spec.name}: {exc.message}",
-                hint="see its models' scripts in target/warehouse/ (`warehouse compile`); fix the model and run again",
+                hint=f"see target/warehouse/{spec.name}.sql (`warehouse compile`); fix the model and run again",
             ) from None
         with contextlib.suppress(FlinkError):  # still starting: reported by `warehouse status`
             self.engine.jobmanager.wait_for_state(job_id, {"RUNNING", "FAILED", "FINISHED"}, timeout=120)

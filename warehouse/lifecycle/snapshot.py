@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from psycopg import sql
 
+from warehouse.catalog import KEEP_UNCHANGED
 from warehouse.compiler import CompiledJob, EventTimeRead
 from warehouse.config import StoreConnection
 from warehouse.errors import FlinkError, ServiceUnavailable
@@ -63,7 +64,8 @@ def touch_newest_row(store: StoreConnection, read: EventTimeRead) -> bool:
         "UPDATE {table} SET {column} = {column} WHERE ({key}) IN "
         "(SELECT {key} FROM {table} WHERE {column} IS NOT NULL ORDER BY {column} DESC LIMIT 1)"
     ).format(table=pg(table.schema, table.name), column=column, key=key)
-    with connect(store, database=table.database) as conn:
+    with connect(store, database=table.database) as conn, conn.transaction():
+        conn.execute("SELECT set_config(%s, 'on', true)", [KEEP_UNCHANGED])  # this update must reach the binlog
         return conn.execute(statement).rowcount > 0
 
 
