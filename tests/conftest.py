@@ -57,14 +57,20 @@ def shop(stack: Context, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
     so tests may edit models. Its jobs are removed at the end."""
     project = copy_project(REPO, tmp_path_factory.mktemp("shop"), stack.project_dir / "profiles.yml")
     context = Context(project)
-    prepare_shop(context.store)
-    feed(context, WORKLOAD, products=True)
-    context.run(full_refresh=True)
-    feed(context, WORKLOAD, products=False)
-    assert_drains_to_oracle(context)
+    start_example(context, WORKLOAD)
     yield context
     for record in context.lifecycle.registry.all().values():
         context.engine.remove(record.job_id, [slot["name"] for slot in record.slots])
+
+
+def start_example(context: Context, workload: DemoConfig) -> None:
+    """Fresh OLTP tables fed with `workload` (products first), every job started over them, the same workload's
+    changes fed once more while they run, and every layer drained to the oracle."""
+    prepare_shop(context.store)
+    feed(context, workload, products=True)
+    context.run(full_refresh=True)
+    feed(context, workload, products=False)
+    assert_drains_to_oracle(context)
 
 
 def copy_project(source: Path, target: Path, profiles: Path) -> Path:

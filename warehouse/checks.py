@@ -56,14 +56,15 @@ def check_models(lifecycle: Lifecycle, selector: str | None) -> list[Finding]:
     for plan in plans:
         findings += _planner(lifecycle.engine.gateway.open_session, plan)
     if not any(finding.severity == "error" for finding in findings):
-        findings += _job_findings(lifecycle, [plan.model.unique_id for plan in plans])
+        findings += _job_findings(lifecycle, plans)
     return findings
 
 
-def _job_findings(lifecycle: Lifecycle, uids: list[str]) -> list[Finding]:
+def _job_findings(lifecycle: Lifecycle, plans: list[CompiledJob]) -> list[Finding]:
     """What only a whole job reveals: its models' settings disagree, or Flink's planner rejects the job."""
+    uids = [plan.model.unique_id for plan in plans]
     try:
-        jobs = lifecycle.jobs(uids)
+        jobs = lifecycle.jobs(uids, alone=plans)
     except WarehouseError as exc:
         first = lifecycle.project.models[uids[0]] if uids else None
         return [_from_error(first, exc)] if first else []

@@ -19,12 +19,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import REPO, copy_project, feed
+from tests.conftest import REPO, copy_project, feed, start_example
 from tests.helpers import eventually, write_profile
 from tests.integration.oracle import assert_drains_to_oracle
 from warehouse.context import Context
 from warehouse.demo.generator import DemoConfig, Op, generate
-from warehouse.demo.live import prepare_shop
 from warehouse.demo.loader import apply
 from warehouse.embedded.postgres import EmbeddedPostgres
 from warehouse.embedded.processes import pid_path
@@ -46,11 +45,7 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     context = Context(project)
     context.up()
     try:
-        prepare_shop(context.store)
-        feed(context, START, products=True)
-        context.run(full_refresh=True)
-        feed(context, START, products=False)
-        assert_drains_to_oracle(context)
+        start_example(context, START)
         yield context
     finally:
         context.down()

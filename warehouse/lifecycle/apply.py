@@ -86,9 +86,13 @@ class Lifecycle:
         compiled = self.project.compile(unique_ids)
         return [self.compiler.compile(self.project.models[uid], compiled[uid]) for uid in unique_ids]
 
-    def jobs(self, unique_ids: list[str] | None = None) -> list[CompiledJob]:
-        """The jobs that run the given models (all when None), each with every model of its group."""
-        grouped = self.compiler.group(self.compile(self.project.select(None)))
+    def jobs(self, unique_ids: list[str] | None = None, alone: list[CompiledJob] | None = None) -> list[CompiledJob]:
+        """The jobs that run the given models (all when None), each with every model of its group. Grouping needs
+        every model of the project compiled alone: `alone`, when the caller has compiled them all already."""
+        everything = self.project.select(None)
+        if alone is None or {job.model.unique_id for job in alone} != set(everything):
+            alone = self.compile(everything)
+        grouped = self.compiler.group(alone)
         if unique_ids is None:
             return grouped
         wanted = {self.project.models[uid].name for uid in unique_ids}
