@@ -51,7 +51,7 @@ from warehouse.lifecycle.engine import JobSpec
 from warehouse.model_config import Watermark
 from warehouse.project import DbtProject, Model, ModelError, Table
 from warehouse.types import flink_type, parse_pg_type
-from warehouse.valuefit import fit_check, fits_all, rejection_reason
+from warehouse.valuefit import fit_check, fits_all, rejected, rejection_reason
 
 STREAM_MARKER = re.compile(r"/\* warehouse:stream (\w+) \*/")
 # A job's common sub-queries (a stream read by its sink, its rejected rows and a reader in the job) planned
@@ -337,7 +337,8 @@ class _JobBuilder:
         values += [json_object(self.model.table.primary_key), json_object(stream.columns)]
         # Deterministic values only: a retraction must reproduce the row it retracts (rejected_at is the store's).
         values += [reason]
-        return f"INSERT INTO {table}\nSELECT {', '.join(values)} FROM {view} WHERE NOT ({writable})"
+        condition = rejected(writable, self.model.table.primary_key[0])
+        return f"INSERT INTO {table}\nSELECT {', '.join(values)} FROM {view} WHERE {condition}"
 
     def _rejects_table(self) -> str:
         store, database = self.compiler.store, self.model.table.database

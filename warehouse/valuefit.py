@@ -54,6 +54,18 @@ def fits_all(checks: list[FitCheck]) -> str:
     return " AND ".join(check.condition for check in checks) or "TRUE"
 
 
+def rejected(writable: str, key_column: str) -> str:
+    """The filter of a stream's rejected rows: those that are not `writable`.
+
+    It must never be something Flink's planner can prove false. A branch proven empty becomes a bounded
+    `Values` source whose task finishes at once, and Flink 1.20 takes a failed task of a job with a finished
+    task for a finished one (FLINK-40482): a checkpoint taken while the failed task waits to restart records
+    its source as done, restoring from it never restarts the source, and that stream's changes are lost.
+    So the filter carries a term that is never true but opaque to the planner: a length below zero.
+    """
+    return f"NOT ({writable}) OR CHAR_LENGTH(CAST({flink(key_column)} AS STRING)) < 0"
+
+
 def rejection_reason(key_present: str, key_reason: str, checks: list[FitCheck]) -> str:
     """A CASE naming the first rule a rejected row breaks (deterministic: a retraction reproduces its row)."""
     branches = [f"WHEN NOT ({key_present}) THEN {flink_string(key_reason)}"]

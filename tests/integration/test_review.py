@@ -44,6 +44,19 @@ def test_stream_without_the_key_fails_check_with_its_code(copy: Context) -> None
     assert [(f.code, f.where) for f in findings] == [("WH001", "models/dwd/dwd_orders.sql:16")]
 
 
+def test_a_filter_that_is_always_false_fails_check(copy: Context) -> None:
+    """The planner turns it into a source that finishes, which a continuous job must not have (FLINK-40482)."""
+    edit(
+        copy,
+        "ods_product_catalog",
+        "FROM {{ source('shop', 'product_catalog') }}",
+        "FROM {{ source('shop', 'product_catalog') }} WHERE 1 = 0",
+    )
+    findings = [f for f in copy.check("ods_product_catalog") if f.severity == "error"]
+    assert [(f.code, f.where) for f in findings] == [("WH200", "models/ods/ods_product_catalog.sql")]
+    assert "has a bounded source" in findings[0].message
+
+
 def test_cached_misses_on_a_growing_dimension_warn(copy: Context) -> None:
     edit(copy, "dwd_orders", "cache='lru',", "cache='lru', cache_missing=true,")
     findings = copy.check("dwd_orders")

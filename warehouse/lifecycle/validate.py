@@ -27,14 +27,16 @@ SessionFactory = Callable[[], Session]
 class PlannerRejection(FlinkError):
     """Flink's planner refused one of the job's statements; `where` is the model file and line."""
 
-    def __init__(self, model: Model, where: str, flink_message: str) -> None:
+    def __init__(
+        self,
+        model: Model,
+        where: str,
+        flink_message: str,
+        hint: str = "fix the model; `warehouse compile` shows the Flink SQL",
+    ) -> None:
         self.model = model
         self.flink_message = flink_message
-        super().__init__(
-            f"Flink's planner rejects model {model.name}: {flink_message}",
-            where=where,
-            hint="fix the model; `warehouse compile` shows the Flink SQL",
-        )
+        super().__init__(f"Flink's planner rejects model {model.name}: {flink_message}", where=where, hint=hint)
 
 
 @dataclass(frozen=True)
@@ -61,13 +63,34 @@ def explain(open_session: SessionFactory, job: CompiledJob) -> Explained:
         types = {s.name: _column_types(session, job.model, s) for s in job.streams} if len(job.members) == 1 else {}
     plan = "\n".join(str(value) for row in explained.rows for value in row.fields)
     _require_one_late_judge(job, plan)
+    _require_no_bounded_source(job, plan)
     return Explained(plan, types)
+
+
+def execution_plan(plan: str) -> str:
+    """The `Optimized Execution Plan` section of Flink's EXPLAIN."""
+    return plan[plan.find("== Optimized Execution Plan ==") :]
+
+
+def _require_no_bounded_source(job: CompiledJob, plan: str) -> None:
+    """A continuous job must not contain a source that finishes (a `VALUES`, or a branch the planner proved
+    empty): Flink 1.20 then takes a failed task for a finished one during a restart (FLINK-40482) and may
+    resume without it, silently dropping the changes it reads. Refused here, before anything runs."""
+    if "Values(" in execution_plan(plan):
+        models = ", ".join(model.name for model in job.models)
+        raise PlannerRejection(
+            job.models[0],
+            job.models[0].path,
+            f"the plan of job {job.name} ({models}) has a bounded source (a VALUES, or a query proved empty)",
+            hint="a continuous job reads change logs only: put constant rows in a source table, drop filters "
+            "that are always false",
+        )
 
 
 def _require_one_late_judge(job: CompiledJob, plan: str) -> None:
     """The window and the late-rows sink must share one judgement of each change (eventtime.py); if Flink's
     optimizer copied it, the two could disagree about a change, so the job is refused rather than run."""
-    execution = plan[plan.find("== Optimized Execution Plan ==") :]
+    execution = execution_plan(plan)
     for read in job.event_time:
         floor = f"LookupJoin(table=[{read.table.database}.{read.table.schema}.{read.table.name}{FLOOR_SUFFIX}]"
         if execution.count(floor) > 1:
