@@ -5,20 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
-from pydantic import ValidationError
 
-from warehouse.bench.config import ALL_CONTENDERS, BenchConfig
-from warehouse.bench.report import summary_lines
-from warehouse.context import Context
 from warehouse.errors import WarehouseError
-from warehouse.explore.binlog import METADATA
 from warehouse.explore.output import FORMATS, change_line, json_line, terminal_table, write_batch
-from warehouse.lifecycle.apply import Action
-from warehouse.lifecycle.plan import Step
-from warehouse.lineage import render_tree, to_json
+
+if TYPE_CHECKING:  # the modules behind a command are imported when it runs: `--help` answers at once
+    from warehouse.bench.config import BenchConfig
+    from warehouse.context import Context
+    from warehouse.lifecycle.apply import Action
+    from warehouse.lifecycle.plan import Step
 
 
 class WarehouseGroup(click.Group):
@@ -50,6 +49,8 @@ class WarehouseGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, project_dir: Path, target: str | None, profiles_dir: Path | None) -> None:
     """A dbt-style streaming warehouse: ODS -> DWD -> DWS -> ADS as continuous Flink jobs."""
+    from warehouse.context import Context
+
     ctx.obj = Context(project_dir, target=target, profiles_dir=profiles_dir)
 
 
@@ -266,6 +267,8 @@ def _rates(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int,
 
 
 def _names(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    from warehouse.bench.config import ALL_CONTENDERS
+
     names = tuple(name.strip() for name in value.split(","))
     unknown = [name for name in names if name not in ALL_CONTENDERS]
     if unknown:
@@ -325,6 +328,8 @@ def bench(ctx: click.Context, /, output_dir: Path, report_only: Path | None, **_
         return
     if ctx.params["smoke"]:
         _refuse_with(ctx, "smoke", ["ladder", "step_seconds", "history"])
+    from warehouse.bench.report import summary_lines
+
     result = context.bench(_bench_config(ctx))
     for line in summary_lines(result):
         click.echo(line)
@@ -344,6 +349,10 @@ def _explicit(ctx: click.Context, name: str) -> bool:
 
 
 def _bench_config(ctx: click.Context) -> BenchConfig:
+    from pydantic import ValidationError
+
+    from warehouse.bench.config import BenchConfig
+
     given = ctx.params
     chosen: dict[str, object] = {"seed": given["seed"], "output_dir": given["output_dir"]}
     if not given["smoke"] or _explicit(ctx, "contenders"):
@@ -364,6 +373,8 @@ def _bench_config(ctx: click.Context) -> BenchConfig:
 @click.pass_obj
 def lineage(context: Context, target: str, as_json: bool) -> None:
     """Trace MODEL.COLUMN through every layer down to the source columns."""
+    from warehouse.lineage import render_tree, to_json
+
     node = context.lineage(target)
     click.echo(json.dumps(to_json(node), indent=2) if as_json else render_tree(node))
 
@@ -508,6 +519,8 @@ def _explore_stream(
 ) -> None:
     if fmt not in ("table", "jsonl"):
         raise click.UsageError("--stream writes `table` (one line per change) or `jsonl`")
+    from warehouse.explore.binlog import METADATA
+
     columns = [*METADATA, *context.table_of(model).column_names()]
     try:
         for change in context.explore_stream(model, snapshot, limit, timeout):

@@ -8,21 +8,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 from warehouse.catalog import Catalog, CatalogEntry
-from warehouse.checks import Finding, check_models
 from warehouse.compiler import CompiledJob, Compiler
 from warehouse.config import Settings, StoreConnection, job_runtime_settings, load_settings
-from warehouse.demo.generator import DemoConfig
-from warehouse.demo.live import feed, prepare_shop, settle
-from warehouse.docs import generate_docs, serve_docs
-from warehouse.doctor import Check, run_checks
 from warehouse.embedded.stack import ComponentState, EmbeddedStack
 from warehouse.errors import WarehouseError
-from warehouse.explore.adhoc import AdhocResult, run_query
-from warehouse.explore.batch import read_table
-from warehouse.explore.binlog import Change, reap_orphans, stream_changes
 from warehouse.gateway import GatewayClient
 from warehouse.jobmanager import JobManagerClient
 from warehouse.lifecycle.apply import Action, Lifecycle
@@ -32,14 +22,19 @@ from warehouse.lifecycle.plan import Plan, read_reviewed
 from warehouse.lifecycle.recover import Recovered, Recovery
 from warehouse.lifecycle.registry import Registry
 from warehouse.lifecycle.status import JobStatus, collect
-from warehouse.lineage import LineageNode, lineage_for
-from warehouse.modeltests import ModelTestResult, run_model_tests
 from warehouse.project import DataTestResult, DbtProject, Table
-from warehouse.smoke import run_smoke
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what only some commands need is imported by their methods: the CLI starts fast
+    import pyarrow as pa
+
     from warehouse.bench.config import BenchConfig
     from warehouse.bench.results import BenchResult
+    from warehouse.checks import Finding
+    from warehouse.doctor import Check
+    from warehouse.explore.adhoc import AdhocResult
+    from warehouse.explore.binlog import Change
+    from warehouse.lineage import LineageNode
+    from warehouse.modeltests import ModelTestResult
 
 Progress = Callable[[str], None]
 
@@ -153,9 +148,13 @@ class Context:
         return self.stack().states()
 
     def doctor(self) -> list[Check]:
+        from warehouse.doctor import run_checks
+
         return run_checks(self.settings)
 
     def smoke(self) -> bool:
+        from warehouse.smoke import run_smoke
+
         return run_smoke(self.engine, self.progress)
 
     # ---- models ---------------------------------------------------------------------------------
@@ -183,6 +182,8 @@ class Context:
 
     def check(self, selector: str | None = None) -> list[Finding]:
         """Flink's planner (EXPLAIN, no job started) and the static lints, for every selected model."""
+        from warehouse.checks import check_models
+
         return check_models(self.lifecycle, selector)
 
     def plan(self, selector: str | None = None, full_refresh: bool = False) -> Plan:
@@ -195,17 +196,25 @@ class Context:
 
     def lineage(self, target: str) -> LineageNode:
         """Column-level lineage of `MODEL.COLUMN`, down to the source columns."""
+        from warehouse.lineage import lineage_for
+
         return lineage_for(self, target)
 
     def docs(self) -> Path:
         """dbt's docs site with each column's lineage and each model's Flink job; returns its folder."""
+        from warehouse.docs import generate_docs
+
         return generate_docs(self)
 
     def serve_docs(self, port: int) -> None:
+        from warehouse.docs import serve_docs
+
         serve_docs(self, port)
 
     def model_tests(self, selector: str | None = None, names: Sequence[str] | None = None) -> list[ModelTestResult]:
         """The models' own Flink SQL run on the YAML fixtures of unit_tests/ (bounded jobs)."""
+        from warehouse.modeltests import run_model_tests
+
         return run_model_tests(self, selector, names)
 
     def bench(self, config: BenchConfig) -> BenchResult:
@@ -245,6 +254,9 @@ class Context:
 
     def demo(self, orders: int = 20_000, rate: float | None = 2_000, seed: int = 42) -> int:
         """Fresh OLTP tables, every job (re)started on them, then the load generator; returns changes fed."""
+        from warehouse.demo.generator import DemoConfig
+        from warehouse.demo.live import feed, prepare_shop, settle
+
         store = self.settings.profile.store_connection()
         prepare_shop(store)
         self.run(full_refresh=True)
@@ -269,17 +281,23 @@ class Context:
         limit: int | None = None,
     ) -> pa.Table:
         """The model's table as it is now, as a pyarrow.Table (`.to_pandas()` for a DataFrame)."""
+        from warehouse.explore.batch import read_table
+
         return read_table(self.store.as_reader(), self.table_of(model), columns, where, order_by, limit)
 
     def explore_stream(
         self, model: str, snapshot: bool = False, limit: int | None = None, timeout: float | None = None
     ) -> Iterator[Change]:
         """The model's live change stream (binlog metadata + row), through a temporary slot."""
+        from warehouse.explore.binlog import reap_orphans, stream_changes
+
         reap_orphans(self.store)
         return stream_changes(self.store.as_reader(), self.table_of(model), snapshot, limit, timeout)
 
     def sql(self, statement: str, stream: bool = False, limit: int = 1000, timeout: float = 60.0) -> AdhocResult:
         """Ad-hoc Flink SQL where model names are catalog tables; queries only, never writes."""
+        from warehouse.explore.adhoc import run_query
+
         tables = {model.name: model.table for model in self.project.models.values()}
         return run_query(self.engine, tables, statement, stream, limit, timeout)
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import yaml
 
-from warehouse import dbt_adapter
 from warehouse.config import Settings
 from warehouse.connectors import LookupCache
 from warehouse.errors import ConfigError, ServiceUnavailable, WarehouseError
@@ -144,6 +143,8 @@ class DbtProject:
         return result.result
 
     def _write_dbt_profile(self) -> Path:
+        from warehouse import dbt_adapter  # dbt's import costs seconds: only commands that parse pay it
+
         store = self.settings.profile.store_connection()
         output = {
             "type": dbt_adapter.ADAPTER_TYPE,
@@ -219,6 +220,8 @@ def _data_test_result(result: Any) -> DataTestResult:
 
 def _register_adapter() -> None:
     """dbt imports adapters as `dbt.adapters.<type>`; ours lives inside the warehouse package."""
+    from warehouse import dbt_adapter
+
     sys.modules.setdefault(f"dbt.adapters.{dbt_adapter.ADAPTER_TYPE}", dbt_adapter)
 
 

@@ -7,19 +7,21 @@ import decimal
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
-
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from warehouse.errors import WarehouseError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMATS = ("table", "csv", "jsonl", "parquet")
 MAX_WIDTH = 40
 
 
 def write_batch(table: pa.Table, fmt: str, text: TextIO, binary: BinaryIO | None, path: Path | None) -> None:
+    import pyarrow.csv as pa_csv  # pyarrow's import costs half a second: only a batch read pays it
+    import pyarrow.parquet as pq
+
     if fmt == "parquet":
         if path is None:
             raise WarehouseError("Parquet needs a file", hint="add --output rows.parquet")
