@@ -164,7 +164,17 @@ class DbtProject:
         return folder
 
     def _profile_name(self) -> str:
-        project = yaml.safe_load((self.project_dir / "dbt_project.yml").read_text()) or {}
+        path = self.project_dir / "dbt_project.yml"
+        try:
+            project = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            place = (
+                f":{exc.problem_mark.line + 1}" if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark else ""
+            )
+            problem = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
+            raise ConfigError(f"not valid YAML: {problem}", where=f"{path}{place}", hint="correct the YAML at that line") from None
+        if not isinstance(project, dict):
+            raise ConfigError("expected a mapping (name:, profile:, model-paths: ...)", where=str(path))
         return str(project.get("profile") or project.get("name") or "warehouse")
 
     # ---- the warehouse's view of the manifest --------------------------------------------------

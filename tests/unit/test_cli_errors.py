@@ -82,3 +82,11 @@ def test_remote_profile_up_starts_nothing_and_doctor_checks_the_remote_services(
         and f"127.0.0.1:{gateway_port}" in output
     )
     assert "java" not in output  # nothing local to check
+
+
+def test_a_broken_dbt_project_yml_names_the_file_and_line(project: Path) -> None:
+    (project / "dbt_project.yml").write_text("name: shop\nprofile: shop\n  version: [\n")
+    code, output = run(project, "compile")
+    assert code == 2
+    line = error_line(output)
+    assert f"{project / 'dbt_project.yml'}:3: not valid YAML" in line and "Traceback" not in output
