@@ -21,14 +21,33 @@ if TYPE_CHECKING:  # the modules behind a command are imported when it runs: `--
 
 
 class WarehouseGroup(click.Group):
-    """Turns WarehouseError into one red line and exit code 2, instead of a traceback."""
+    """Every error is one red line: a WarehouseError (what, where, the fix) exits 2; anything unexpected exits 1
+    naming its type. `--debug` adds the traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # usage errors, --help, Ctrl-C: click prints them
         except WarehouseError as exc:
-            click.secho(f"error: {exc.one_line()}", fg="red", err=True)
+            _report(ctx, f"error: {exc.one_line()}")
             sys.exit(2)
+        except Exception as exc:
+            hint = "" if _debugging(ctx) else "; `warehouse --debug ...` shows where"
+            _report(ctx, f"error: unexpected {type(exc).__name__}: {exc} (please report it{hint})")
+            sys.exit(1)
+
+
+def _debugging(ctx: click.Context) -> bool:
+    return bool(ctx.params.get("debug"))
+
+
+def _report(ctx: click.Context, line: str) -> None:
+    if _debugging(ctx):
+        import traceback
+
+        traceback.print_exc()
+    click.secho(line, fg="red", err=True)
 
 
 @click.group(cls=WarehouseGroup)
@@ -46,8 +65,9 @@ class WarehouseGroup(click.Group):
     default=None,
     help="Folder holding profiles.yml (default: the project folder).",
 )
+@click.option("--debug", is_flag=True, help="Print the traceback behind an error's one line.")
 @click.pass_context
-def cli(ctx: click.Context, project_dir: Path, target: str | None, profiles_dir: Path | None) -> None:
+def cli(ctx: click.Context, project_dir: Path, target: str | None, profiles_dir: Path | None, debug: bool) -> None:
     """A dbt-style streaming warehouse: ODS -> DWD -> DWS -> ADS as continuous Flink jobs."""
     from warehouse.context import Context
 

@@ -90,3 +90,25 @@ def test_a_broken_dbt_project_yml_names_the_file_and_line(project: Path) -> None
     assert code == 2
     line = error_line(output)
     assert f"{project / 'dbt_project.yml'}:3: not valid YAML" in line and "Traceback" not in output
+
+
+def test_debug_adds_the_traceback_to_the_one_line(project: Path) -> None:
+    (project / "dbt_project.yml").write_text("name: shop\nprofile: shop\n  version: [\n")
+    code, output = run(project, "--debug", "compile")
+    assert code == 2
+    assert "Traceback" in output and "not valid YAML" in error_line(output)
+
+
+def test_an_unexpected_error_is_one_line_naming_its_type(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from warehouse.context import Context
+
+    def broken(self: Context, selector: str | None = None) -> None:
+        raise KeyError("alias")
+
+    monkeypatch.setattr(Context, "compile", broken)
+    code, output = run(project, "compile")
+    assert code == 1 and "Traceback" not in output
+    assert (
+        error_line(output)
+        == "error: unexpected KeyError: 'alias' (please report it; `warehouse --debug ...` shows where)"
+    )
