@@ -127,3 +127,22 @@ def test_changelog_diff_compares_each_keys_changes_in_order() -> None:
         "    - -U buy_fee=10.00",
         "    - +U buy_fee=12.00",
     ]
+
+
+def test_expected_rows_compare_every_column_any_row_names_and_a_left_out_one_is_null() -> None:
+    """The rule the README states (as in dbt): the compared columns are those named in any expected row."""
+    from warehouse.modeltests.expectations import expectation
+    from warehouse.modeltests.fixtures import UnitTest, UnitTestSpec
+
+    written = [{"order_id": 1, "buy_fee": "10.00"}, {"order_id": 2, "pay_id": 7}]
+    spec = UnitTestSpec.model_validate({"name": "t", "model": "orders", "expect": {"rows": written}})
+    expected = expectation(UnitTest(spec, "unit_tests/orders.yml"), plan())
+    assert expected.columns == ["order_id", "buy_fee", "pay_id"]  # create_time is named nowhere: not compared
+    actual = {
+        (1,): {"order_id": 1, "buy_fee": Decimal("10.00"), "create_time": datetime(2024, 1, 1), "pay_id": None},
+        (2,): {"order_id": 2, "buy_fee": Decimal("5.00"), "create_time": None, "pay_id": 7},
+    }
+    assert table_diff("orders", expected, actual).splitlines()[1:] == [
+        "  changed (order_id=2)",
+        "      buy_fee  expected NULL  got 5.00",
+    ]
