@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from warehouse.project import DbtProject, Model, Table
 
 Kind = Literal["model", "source", "lookup"]
+ROWS = "*"  # the column of a node that stands for a table's rows (what COUNT(*) counts)
 PROC_TIME = "proc_time"
 LOOKUP_SUFFIXES = ("__lookup_all", "__lookup")
 
@@ -205,7 +206,32 @@ class _Tracer:
             message = f"cannot trace column '{column}' of stream '{stream.name}': {error}"
             raise LineageError(message, where=model.path) from None
         assert isinstance(root, Node)
-        return [self._table_column(model, leaf) for leaf in root.walk() if isinstance(leaf.expression, exp.Table)]
+        leaves = [self._table_column(model, leaf) for leaf in root.walk() if isinstance(leaf.expression, exp.Table)]
+        return leaves or self._counted_rows(model, stream, column)
+
+    def _counted_rows(self, model: Model, stream: Stream, column: str) -> list[LineageNode]:
+        """A column computed from no column (COUNT(*), COUNT(1)) counts rows: those of the tables the stream
+        reads (its lookups add no rows)."""
+        expression = _projection_sql(stream.sql, column)
+        if expression is None or not _counts_rows(expression):
+            return []
+        return [self._rows(*reference) for reference in _read(stream)]
+
+    def _rows(self, catalog: str | None, database: str | None, name: str) -> LineageNode:
+        """The rows of a table: a source's are a leaf, a model's come from the rows its streams read."""
+        table = self._find_table(catalog, database, name)
+        if table is None:
+            return LineageNode(".".join(part for part in (catalog, database, name) if part), ROWS, "source")
+        upstream = self.project.models.get(table.unique_id)
+        if upstream is None:
+            return LineageNode(_source_name(table), ROWS, "source")
+        key: tuple[str, str, Kind] = (upstream.unique_id, ROWS, "model")
+        if key not in self.traced:
+            plan = self.plans.get(upstream.name)
+            reads = [ref for stream in (plan.streams if plan else []) for ref in _read(stream)]
+            children = {child.name: child for child in (self._rows(*ref) for ref in reads)}
+            self.traced[key] = LineageNode(upstream.table.qualified, ROWS, "model", list(children.values()))
+        return self.traced[key]
 
     def _table_column(self, reader: Model, leaf: Node) -> LineageNode:
         table_expression = leaf.expression
@@ -248,6 +274,18 @@ def _is_lookup(reader: Model, read_name: str, upstream: str) -> bool:
     """A lookup() table: `__lookup` in its name, or `cache='all'` (the compiler joins the binlog instead)."""
     cache = reader.lookups.get(upstream)
     return read_name != _without_lookup_suffix(read_name) or (cache is not None and cache.mode == "all")
+
+
+def _read(stream: Stream) -> list[tuple[str | None, str | None, str]]:
+    """The tables a stream reads rows from (not the ones it looks up)."""
+    return [(ref.catalog, ref.database, ref.name) for ref in table_references(stream.sql) if not ref.temporal]
+
+
+def _counts_rows(expression: str) -> bool:
+    """An aggregate over no column: COUNT(*) or COUNT(<constant>)."""
+    parsed = parse_one(f"SELECT {expression}")
+    counts = list(parsed.find_all(exp.Count))
+    return bool(counts) and not any(count.find(exp.Column) for count in counts)
 
 
 def _projection_sql(sql: str, column: str) -> str | None:

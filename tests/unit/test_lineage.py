@@ -121,10 +121,15 @@ def test_a_lookup_with_cache_all_is_still_a_lookup(context: Context, plans: dict
     )
 
 
-def test_count_star_is_a_leaf_with_its_expression(context: Context, plans: dict[str, CompiledJob]) -> None:
-    order_cnt = trace(context, plans, "dws_shop_daily.order_cnt")
-    assert order_cnt.children == []
-    assert order_cnt.expression == "COUNT(*)"
+def test_count_star_traces_to_the_rows_it_counts(context: Context, plans: dict[str, CompiledJob]) -> None:
+    assert render_tree(trace(context, plans, "dws_shop_daily.order_cnt")) == (
+        "dws.dws_shop_daily.order_cnt  [model]  COUNT(*)\n"
+        "└── dwd.dwd_orders.*  [model]\n"
+        "    ├── ods.ods_orders.*  [model]\n"
+        "    │   └── shop.public.orders.*  [source]\n"
+        "    └── ods.ods_orders_pay.*  [model]\n"
+        "        └── shop.public.orders_pay.*  [source]"
+    )
 
 
 def test_a_partial_update_column_is_traced_in_the_stream_that_writes_it(
