@@ -105,7 +105,7 @@ class DbtProject:
         """Compiled (rendered) SQL of the given models."""
         if not unique_ids:
             return {}
-        names = [self.models[uid].name for uid in unique_ids]
+        names = [self.dbt_name(uid) for uid in unique_ids]
         results = self._invoke(["compile", "--no-populate-cache", "--no-introspect", "-s", *names], manifest=True)
         return {r.node.unique_id: r.node.compiled_code for r in results.results if r.node.unique_id in unique_ids}
 
@@ -172,7 +172,8 @@ class DbtProject:
                 f":{exc.problem_mark.line + 1}" if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark else ""
             )
             problem = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
-            raise ConfigError(f"not valid YAML: {problem}", where=f"{path}{place}", hint="correct the YAML at that line") from None
+            hint = "correct the YAML at that line"
+            raise ConfigError(f"not valid YAML: {problem}", where=f"{path}{place}", hint=hint) from None
         if not isinstance(project, dict):
             raise ConfigError("expected a mapping (name:, profile:, model-paths: ...)", where=str(path))
         return str(project.get("profile") or project.get("name") or "warehouse")
@@ -180,8 +181,13 @@ class DbtProject:
     # ---- the warehouse's view of the manifest --------------------------------------------------
     @cached_property
     def models(self) -> dict[str, Model]:
-        nodes = self.manifest.nodes.values()
-        return {node.unique_id: _model(node) for node in nodes if node.resource_type == "model"}
+        nodes = [node for node in self.manifest.nodes.values() if node.resource_type == "model"]
+        tables = {node.name: node.alias or node.name for node in nodes}  # dbt name -> table name (an alias)
+        return {node.unique_id: _model(node, tables) for node in nodes}
+
+    def dbt_name(self, unique_id: str) -> str:
+        """The name dbt selects a model by (its table may carry an `alias`)."""
+        return str(self.manifest.nodes[unique_id].name)
 
     @cached_property
     def sources(self) -> dict[str, Table]:
@@ -235,7 +241,9 @@ def _register_adapter() -> None:
     sys.modules.setdefault(f"dbt.adapters.{dbt_adapter.ADAPTER_TYPE}", dbt_adapter)
 
 
-def _model(node: Any) -> Model:
+def _model(node: Any, tables: dict[str, str]) -> Model:
+    """The warehouse's model of a dbt node; `tables` maps dbt model names to their tables' names, the names the
+    compiler looks a dimension's cache settings up by."""
     where = node.original_file_path
     materialized = node.config.materialized
     if materialized not in MATERIALIZATIONS:
@@ -256,7 +264,7 @@ def _model(node: Any) -> Model:
         tuple(settings.primary_key),
         node.description or "",
     )
-    lookups = _lookups(node.config.meta or {})
+    lookups = {tables.get(name, name): cache for name, cache in _lookups(node.config.meta or {}).items()}
     depends = tuple(uid for uid in node.depends_on.nodes if uid.startswith(("model.", "source.")))
     return Model(table, where, materialized, settings, depends, lookups, node.raw_code)
 
