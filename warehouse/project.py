@@ -17,10 +17,12 @@ from typing import Any
 
 import yaml
 
+from warehouse import projectcache
 from warehouse.config import Settings
 from warehouse.connectors import LookupCache
 from warehouse.errors import ConfigError, ServiceUnavailable, WarehouseError
 from warehouse.model_config import MATERIALIZATIONS, TableSettings, table_settings
+from warehouse.projectcache import ProjectView
 
 LOOKUP_META = "warehouse_lookup__"
 
@@ -103,11 +105,13 @@ class DbtProject:
 
     def compile(self, unique_ids: list[str]) -> dict[str, str]:
         """Compiled (rendered) SQL of the given models."""
-        if not unique_ids:
+        return {uid: self.view.compiled[uid] for uid in unique_ids}
+
+    def _compile_with_dbt(self, names: list[str]) -> dict[str, str]:
+        if not names:
             return {}
-        names = [self.dbt_name(uid) for uid in unique_ids]
         results = self._invoke(["compile", "--no-populate-cache", "--no-introspect", "-s", *names], manifest=True)
-        return {r.node.unique_id: r.node.compiled_code for r in results.results if r.node.unique_id in unique_ids}
+        return {r.node.unique_id: r.node.compiled_code for r in results.results if r.node.resource_type == "model"}
 
     def select(self, selector: str | None) -> list[str]:
         """Model ids matching a dbt selector (all models when None), in DAG order."""
@@ -164,6 +168,10 @@ class DbtProject:
         return folder
 
     def _profile_name(self) -> str:
+        project = self._dbt_project()
+        return str(project.get("profile") or project.get("name") or "warehouse")
+
+    def _dbt_project(self) -> dict[str, Any]:
         path = self.project_dir / "dbt_project.yml"
         try:
             project = yaml.safe_load(path.read_text()) or {}
@@ -176,22 +184,45 @@ class DbtProject:
             raise ConfigError(f"not valid YAML: {problem}", where=f"{path}{place}", hint=hint) from None
         if not isinstance(project, dict):
             raise ConfigError("expected a mapping (name:, profile:, model-paths: ...)", where=str(path))
-        return str(project.get("profile") or project.get("name") or "warehouse")
+        return project
 
     # ---- the warehouse's view of the manifest --------------------------------------------------
     @cached_property
-    def models(self) -> dict[str, Model]:
+    def view(self) -> ProjectView:
+        """Models, sources and compiled SQL: from the last parse when no input of dbt changed since
+        (projectcache.py), else from dbt (and kept for the next command)."""
+        key = self._cache_key()
+        cached = projectcache.load(self.project_dir, key)
+        if cached is not None:
+            return cached
         nodes = [node for node in self.manifest.nodes.values() if node.resource_type == "model"]
         tables = {node.name: node.alias or node.name for node in nodes}  # dbt name -> table name (an alias)
-        return {node.unique_id: _model(node, tables) for node in nodes}
+        view = ProjectView(
+            models={node.unique_id: _model(node, tables) for node in nodes},
+            sources={uid: _source(source) for uid, source in self.manifest.sources.items()},
+            dbt_names={node.unique_id: str(node.name) for node in nodes},
+            compiled=self._compile_with_dbt([str(node.name) for node in nodes]),
+        )
+        projectcache.save(self.project_dir, key, view)
+        return view
+
+    @property
+    def models(self) -> dict[str, Model]:
+        return self.view.models
+
+    @property
+    def sources(self) -> dict[str, Table]:
+        return self.view.sources
 
     def dbt_name(self, unique_id: str) -> str:
         """The name dbt selects a model by (its table may carry an `alias`)."""
-        return str(self.manifest.nodes[unique_id].name)
+        return self.view.dbt_names[unique_id]
 
-    @cached_property
-    def sources(self) -> dict[str, Table]:
-        return {uid: _source(source) for uid, source in self.manifest.sources.items()}
+    def _cache_key(self) -> str | None:
+        store = self.settings.profile.store_connection()
+        context = f"{self.settings.target}|{store.host}:{store.port}/{store.database}|{store.user}"
+        files = projectcache.dbt_inputs(self.project_dir, self._dbt_project())
+        return projectcache.fingerprint(self.project_dir, files, context)
 
     def table(self, unique_id: str) -> Table:
         if unique_id in self.models:
