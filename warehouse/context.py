@@ -292,7 +292,7 @@ class Context:
         from warehouse.explore.binlog import reap_orphans, stream_changes
 
         reap_orphans(self.store)
-        return stream_changes(self.store.as_reader(), self.table_of(model), snapshot, limit, timeout)
+        return stream_changes(self.store.as_reader(), self.table_of(model), snapshot, limit, timeout, self.progress)
 
     def sql(self, statement: str, stream: bool = False, limit: int = 1000, timeout: float = 60.0) -> AdhocResult:
         """Ad-hoc Flink SQL where model names are catalog tables; queries only, never writes."""

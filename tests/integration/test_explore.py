@@ -90,12 +90,15 @@ def test_insert_update_delete_show_as_5_3_7_2_with_increasing_lsns(shop: Context
     assert explore_slots(shop) == []
 
 
-def test_snapshot_then_changes(shop: Context) -> None:
+def test_snapshot_then_changes(shop: Context, capsys: pytest.CaptureFixture[str]) -> None:
     with connect(shop.store) as conn:
         rows = conn.execute("SELECT count(*) FROM ods.ods_product_catalog").fetchone()
     assert rows
+    capsys.readouterr()
     changes = list(shop.explore_stream("ods_product_catalog", snapshot=True, limit=rows[0], timeout=30))
     assert len(changes) == rows[0] and {c.event_type for c in changes} == {INSERT}
+    following = "following ods.ods_product_catalog: its rows as of now, then every change committed from now on"
+    assert following in capsys.readouterr().err  # said once the slot exists, before the first row
 
 
 def explore_process(shop: Context) -> subprocess.Popen[bytes]:

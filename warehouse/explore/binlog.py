@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -72,12 +72,16 @@ def stream_changes(
     snapshot: bool = False,
     limit: int | None = None,
     timeout: float | None = None,
+    following: Callable[[str], None] = lambda message: None,
 ) -> Iterator[Change]:
-    """Changes of `table`, newest last, until `limit` changes or `timeout` seconds (or forever)."""
+    """Changes of `table`, newest last, until `limit` changes or `timeout` seconds (or forever). `following` is
+    told once the slot exists: every change committed from then on is shown."""
     slot = session_slot_name(SLOT_PREFIX, int(time.time() * 1000) % 10**9)
     with connect(store, application_name=slot) as conn:
         _require_binlog(conn, table)
         start_lsn = _create_temporary_slot(conn, slot)
+        first = "its rows as of now, then " if snapshot else ""
+        following(f"following {table.qualified}: {first}every change committed from now on (Ctrl-C stops)")
         try:
             deadline = None if timeout is None else time.monotonic() + timeout
             if snapshot:
