@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 import jinja2
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
 from warehouse.errors import ConfigError
 from warehouse.secrets import READER_PASSWORD, READER_USER, STORE_PASSWORD, read_secret
@@ -51,6 +51,13 @@ class StoreConnection(StrictModel):
     user: str = "postgres"
     password: SecretStr = SecretStr("")
     reader: Login | None = None
+    _embedded: bool = PrivateAttr(default=False)  # set by Profile.store_connection, for the hint below
+
+    def unreachable_hint(self) -> str:
+        if self._embedded:
+            return "start the embedded stack with `warehouse up`"
+        where = f"{self.host}:{self.port} (store in profiles.yml)"
+        return f"check that PostgreSQL answers at {where}; `warehouse doctor` checks them all"
 
     def as_reader(self) -> StoreConnection:
         """The same server as its read-only login (itself when none is configured)."""
@@ -131,7 +138,16 @@ class Profile(StrictModel):
             return self.store
         reader = Login(user=READER_USER, password=SecretStr(read_secret(self.home, READER_PASSWORD)))
         password = SecretStr(read_secret(self.home, STORE_PASSWORD))
-        return StoreConnection(port=self.embedded.postgres_port, password=password, reader=reader)
+        store = StoreConnection(port=self.embedded.postgres_port, password=password, reader=reader)
+        store._embedded = True
+        return store
+
+    def unreachable_hint(self, key: str) -> str:
+        """How to fix an unreachable Flink service (`key`: rest_url or gateway_url) of this profile."""
+        if self.flink_is_embedded:
+            return "start the embedded stack with `warehouse up`"
+        url = getattr(self.flink_endpoints(), key)
+        return f"check that Flink answers at {url} (flink.{key} in profiles.yml); `warehouse doctor` checks them all"
 
     def flink_endpoints(self) -> FlinkEndpoints:
         if isinstance(self.flink, FlinkEndpoints):
@@ -215,7 +231,7 @@ def load_settings(
     raw = _read_profiles(profiles_path, environ)
     chosen = target or environ.get("WAREHOUSE_TARGET") or raw.get("target") or "dev"
     raw = _with_overrides(raw, chosen, environ)
-    parsed = _validate(raw, profiles_path)
+    parsed = _validate(raw, profiles_path, _override_keys(chosen, environ))
     if chosen not in parsed.targets:
         raise ConfigError(
             f"target '{chosen}' is not defined",
@@ -279,18 +295,37 @@ def _set_nested(node: dict[str, Any], keys: list[str], value: Any) -> dict[str, 
     return {**node, keys[0]: _set_nested(child, keys[1:], value)}
 
 
-def _validate(raw: dict[str, Any], path: Path) -> ProfilesFile:
+def _override_keys(target: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The profile keys (`targets.<target>.a.b`) that WAREHOUSE__A__B variables set, with the variable's name."""
+    return {
+        ".".join(["targets", target, *(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))]): name
+        for name in environ
+        if name.startswith(ENV_PREFIX)
+    }
+
+
+def _validate(raw: dict[str, Any], path: Path, overrides: Mapping[str, str]) -> ProfilesFile:
+    """The parsed profiles; a problem is blamed on profiles.yml, or on the WAREHOUSE__ variable that set the key."""
     try:
         return ProfilesFile.model_validate(raw)
     except ValidationError as exc:
+        key = _problem_key(exc)
+        variable = next((name for set_key, name in overrides.items() if f"{key}.".startswith(f"{set_key}.")), None)
+        if variable is not None:
+            where, hint = f"environment variable {variable}", f"correct or unset {variable}"
+            raise ConfigError(_describe(exc), where=where, hint=hint) from None
         raise ConfigError(_describe(exc), where=str(path), hint=_fix_for(exc)) from None
+
+
+def _problem_key(exc: ValidationError) -> str:
+    error = max(exc.errors(), key=lambda e: len(_user_keys(e["loc"])))
+    return ".".join(_user_keys(error["loc"])) or "(top level)"
 
 
 def _describe(exc: ValidationError) -> str:
     """The most specific problem, as `key.path: message` on one line."""
     error = max(exc.errors(), key=lambda e: len(_user_keys(e["loc"])))
-    key = ".".join(_user_keys(error["loc"])) or "(top level)"
-    return f"{key}: {error['msg']}"
+    return f"{_problem_key(exc)}: {error['msg']}"
 
 
 def _fix_for(exc: ValidationError) -> str:

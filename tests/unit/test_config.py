@@ -72,8 +72,23 @@ def test_environment_overrides_a_nested_key(tmp_path: Path) -> None:
 
 
 def test_environment_override_of_unknown_key_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"targets\.dev\.embedded\.rest_prot"):
+    with pytest.raises(ConfigError, match=r"targets\.dev\.embedded\.rest_prot") as caught:
         load_settings(tmp_path, environ={"WAREHOUSE__EMBEDDED__REST_PROT": "1"})
+    assert caught.value.where == "environment variable WAREHOUSE__EMBEDDED__REST_PROT"  # not profiles.yml
+    assert caught.value.hint == "correct or unset WAREHOUSE__EMBEDDED__REST_PROT"
+
+
+def test_a_wrong_value_given_by_an_override_blames_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"targets\.dev\.embedded\.rest_port") as caught:
+        load_settings(tmp_path, environ={"WAREHOUSE__EMBEDDED__REST_PORT": "not-a-port"})
+    assert caught.value.where == "environment variable WAREHOUSE__EMBEDDED__REST_PORT"
+
+
+def test_a_problem_in_the_file_still_blames_the_file(tmp_path: Path) -> None:
+    write(tmp_path, "targets:\n  dev:\n    embedded: {rest_prot: 1}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path, environ={"WAREHOUSE__EMBEDDED__REST_PORT": "28081"})
+    assert caught.value.where == str(tmp_path / "profiles.yml")
 
 
 def test_env_var_function_and_target_selection(tmp_path: Path) -> None:
