@@ -71,12 +71,15 @@ class Context:
 
     @cached_property
     def gateway(self) -> GatewayClient:
-        passwords = self.settings.profile.store_connection().passwords()
-        return GatewayClient(self.settings.profile.flink_endpoints().gateway_url, passwords=passwords)
+        profile = self.settings.profile
+        passwords = profile.store_connection().passwords()
+        hint = profile.unreachable_hint("gateway_url")
+        return GatewayClient(profile.flink_endpoints().gateway_url, passwords=passwords, hint=hint)
 
     @cached_property
     def jobmanager(self) -> JobManagerClient:
-        return JobManagerClient(self.settings.profile.flink_endpoints().rest_url)
+        profile = self.settings.profile
+        return JobManagerClient(profile.flink_endpoints().rest_url, hint=profile.unreachable_hint("rest_url"))
 
     @cached_property
     def engine(self) -> Engine:

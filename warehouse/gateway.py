@@ -55,8 +55,10 @@ class Page:
 class GatewayClient:
     """`passwords` (by store user) resolve the `${password:<user>}` references of the statements sent."""
 
-    def __init__(self, url: str, timeout: float = 120.0, passwords: Mapping[str, str] | None = None) -> None:
-        self.http = JsonHttp(url, "Flink SQL Gateway", HINT, timeout)
+    def __init__(
+        self, url: str, timeout: float = 120.0, passwords: Mapping[str, str] | None = None, hint: str = HINT
+    ) -> None:
+        self.http = JsonHttp(url, "Flink SQL Gateway", hint, timeout)
         self.passwords = dict(passwords or {})
 
     def info(self) -> dict[str, Any]:

@@ -27,8 +27,8 @@ class JobSummary:
 
 
 class JobManagerClient:
-    def __init__(self, rest_url: str, timeout: float = 60.0) -> None:
-        self.http = JsonHttp(rest_url, "Flink JobManager", HINT, timeout)
+    def __init__(self, rest_url: str, timeout: float = 60.0, hint: str = HINT) -> None:
+        self.http = JsonHttp(rest_url, "Flink JobManager", hint, timeout)
 
     def overview(self) -> dict[str, Any]:
         result: dict[str, Any] = self.http.get("/overview")

@@ -17,7 +17,6 @@ from warehouse.errors import ServiceUnavailable
 from warehouse.identifiers import pg
 
 SLOT_PREFIX = "wh_"
-HINT = "start the embedded stack with `warehouse up`, or check store in profiles.yml"
 
 
 def connect(store: StoreConnection, database: str | None = None, **kwargs: Any) -> psycopg.Connection[Any]:
@@ -36,7 +35,7 @@ def connect(store: StoreConnection, database: str | None = None, **kwargs: Any) 
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ServiceUnavailable(
-            f"cannot reach PostgreSQL at {store.host}:{store.port}/{dbname}: {first}", hint=HINT
+            f"cannot reach PostgreSQL at {store.host}:{store.port}/{dbname}: {first}", hint=store.unreachable_hint()
         ) from None
 
 

@@ -112,3 +112,28 @@ def test_an_unexpected_error_is_one_line_naming_its_type(project: Path, monkeypa
         error_line(output)
         == "error: unexpected KeyError: 'alias' (please report it; `warehouse --debug ...` shows where)"
     )
+
+
+def test_a_remote_profiles_unreachable_services_are_not_blamed_on_the_embedded_stack(tmp_path: Path) -> None:
+    from tests.helpers import free_port
+    from warehouse.config import load_settings
+
+    pg_port, rest_port, gateway_port = free_port(), free_port(), free_port()
+    profile = {
+        "store": {"host": "127.0.0.1", "port": pg_port},
+        "flink": {"gateway_url": f"http://127.0.0.1:{gateway_port}", "rest_url": f"http://127.0.0.1:{rest_port}"},
+    }
+    (tmp_path / "profiles.yml").write_text(yaml.safe_dump({"targets": {"dev": profile}}))
+    (tmp_path / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
+    code, output = run(tmp_path, "status")
+    line = error_line(output)
+    assert code == 2 and "warehouse up" not in line
+    assert f"check that PostgreSQL answers at 127.0.0.1:{pg_port} (store in profiles.yml)" in line
+    remote = load_settings(tmp_path, environ={}).profile
+    assert remote.unreachable_hint("rest_url").startswith(f"check that Flink answers at http://127.0.0.1:{rest_port}")
+
+
+def test_an_embedded_profiles_unreachable_store_says_start_the_stack(project: Path) -> None:
+    (project / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
+    code, output = run(project, "status")
+    assert code == 2 and "(fix: start the embedded stack with `warehouse up`)" in error_line(output)
