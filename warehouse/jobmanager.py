@@ -82,6 +82,12 @@ class JobManagerClient:
         rows = self.http.get(f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics", get=",".join(names))
         return {row["id"]: float(row.get("sum", row.get("max", 0))) for row in rows}
 
+    def operator_metrics(self, job_id: str, vertex_id: str, suffix: str) -> dict[str, float]:
+        """A vertex's operator metrics whose name ends with `suffix`, each summed over the subtasks."""
+        available = self.http.get(f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics")
+        names = [str(row["id"]) for row in available if str(row["id"]).endswith(suffix)]
+        return self.vertex_metrics(job_id, vertex_id, names) if names else {}
+
     def operator_metric(self, job_id: str, vertex_id: str, suffix: str) -> float:
         """The sum over subtasks of a vertex's operator metrics whose name ends with `suffix` (0 if none)."""
         available = self.http.get(f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics")

@@ -27,7 +27,11 @@ def test_every_layer_equals_the_oracle(shop: Context) -> None:
     assert_drains_to_oracle(shop)
     with connect(shop.store, database="shop") as conn:
         payments = conn.execute("SELECT count(*) FROM orders_pay").fetchone()
-    assert payments and payments[0] > 0
+        products = conn.execute("SELECT count(*) FROM product_catalog").fetchone()
+    assert payments and payments[0] > 0 and products
+    counted = {s.job: (s.records_in, s.records_out) for s in shop.status()}
+    assert min(counted["ods_product_catalog"]) >= products[0]  # chained from source to sink: one vertex
+    assert all(rows_in and rows_out for rows_in, rows_out in counted.values()), counted
 
 
 def test_second_run_restarts_nothing(shop: Context) -> None:

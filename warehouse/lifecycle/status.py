@@ -8,7 +8,9 @@ UNREACHABLE (the JobManager does not answer).
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -107,7 +109,7 @@ def _status(record: JobRecord, jobmanager: JobManagerClient, lags: dict[str, int
         return JobStatus(record.job, record.job_id, "UNREACHABLE", lag_bytes=lag, problem=exc.one_line())
     if job["state"] in ("FAILED", "CANCELED", "FINISHED"):
         problem += " (`warehouse run` resumes it from its latest checkpoint)"
-    records_in, records_out = _records(job)
+    records_in, records_out = _records(record.job_id, job, jobmanager)
     age, size = _last_checkpoint(checkpoints)
     return JobStatus(
         record.job,
@@ -134,16 +136,25 @@ def _late_dropped(job_id: str, job: dict[str, Any], jobmanager: JobManagerClient
         return 0
 
 
-def _records(job: dict[str, Any]) -> tuple[int, int]:
-    """Records read by the sources and written by the sinks (vertex I/O counters)."""
-    nodes = job.get("plan", {}).get("nodes", [])
-    feeding = {edge["id"] for node in nodes for edge in node.get("inputs", [])}
-    metrics = {v["id"]: v.get("metrics", {}) for v in job.get("vertices", [])}
-    sources = [metrics.get(n["id"], {}) for n in nodes if not n.get("inputs")]
-    sinks = [metrics.get(n["id"], {}) for n in nodes if n["id"] not in feeding]
-    records_in = sum(int(m.get("write-records", 0)) for m in sources)
-    records_out = sum(int(m.get("read-records", 0)) or int(m.get("write-records", 0)) for m in sinks)
-    return records_in, records_out
+def _records(job_id: str, job: dict[str, Any], jobmanager: JobManagerClient) -> tuple[int, int]:
+    counters: dict[str, float] = {}
+    for vertex in job.get("vertices", []):
+        counters |= jobmanager.operator_metrics(job_id, str(vertex["id"]), "numRecordsIn")
+        counters |= jobmanager.operator_metrics(job_id, str(vertex["id"]), "numRecordsOut")
+    return records_in_out(counters)
+
+
+# What a source gave the job: its numRecordsIn also counts the CDC reader's heartbeats and snapshot markers.
+SOURCE_READ = re.compile(r"^Source__[^.]+\.numRecordsOut$")
+SINK_WRITTEN = re.compile(r"^(Sink__[^.]+|[^.]+__Writer)\.numRecordsIn$")
+
+
+def records_in_out(counters: Mapping[str, float]) -> tuple[int, int]:
+    """Rows the job's sources read and its sinks wrote, from the operators' own counters (a vertex chained
+    from source to sink moves nothing over the network, so its vertex I/O counters stay 0)."""
+    read = sum(value for name, value in counters.items() if SOURCE_READ.match(name))
+    written = sum(value for name, value in counters.items() if SINK_WRITTEN.match(name))
+    return int(read), int(written)
 
 
 def _last_checkpoint(checkpoints: dict[str, Any]) -> tuple[float | None, int | None]:
