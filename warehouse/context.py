@@ -9,17 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from warehouse.catalog import Catalog, CatalogEntry
-from warehouse.compiler import CompiledJob, Compiler
 from warehouse.config import Settings, StoreConnection, job_runtime_settings, load_settings
 from warehouse.embedded.stack import ComponentState, EmbeddedStack
 from warehouse.errors import WarehouseError
 from warehouse.gateway import GatewayClient
 from warehouse.jobmanager import JobManagerClient
-from warehouse.lifecycle.apply import Action, Lifecycle
 from warehouse.lifecycle.engine import Engine
-from warehouse.lifecycle.observe import RetainedCheckpoints
-from warehouse.lifecycle.plan import Plan, read_reviewed
-from warehouse.lifecycle.recover import Recovered, Recovery
 from warehouse.lifecycle.registry import Registry
 from warehouse.lifecycle.status import JobStatus, collect
 from warehouse.project import DataTestResult, DbtProject, Table
@@ -30,9 +25,13 @@ if TYPE_CHECKING:  # what only some commands need is imported by their methods: 
     from warehouse.bench.config import BenchConfig
     from warehouse.bench.results import BenchResult
     from warehouse.checks import Finding
+    from warehouse.compiler import CompiledJob
     from warehouse.doctor import Check
     from warehouse.explore.adhoc import AdhocResult
     from warehouse.explore.binlog import Change
+    from warehouse.lifecycle.apply import Action, Lifecycle
+    from warehouse.lifecycle.plan import Plan
+    from warehouse.lifecycle.recover import Recovered, Recovery
     from warehouse.lineage import LineageNode
     from warehouse.modeltests import ModelTestResult
 
@@ -93,6 +92,10 @@ class Context:
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
+        from warehouse.compiler import Compiler  # the compiler (sqlglot) is not needed to observe
+        from warehouse.lifecycle.apply import Lifecycle
+        from warehouse.lifecycle.observe import RetainedCheckpoints
+
         profile = self.settings.profile
         store = profile.store_connection()
         runtime = job_runtime_settings(profile, self.settings.state_uri)
@@ -113,6 +116,9 @@ class Context:
 
     def recovery(self) -> Recovery:
         """Jobs across restarts, from the registry alone (no project parsing)."""
+        from warehouse.lifecycle.observe import RetainedCheckpoints
+        from warehouse.lifecycle.recover import Recovery
+
         store = self.settings.profile.store_connection()
         checkpoints = RetainedCheckpoints(self.settings.state_uri)
         return Recovery(Registry(store), self.engine, checkpoints, self.progress)
@@ -180,6 +186,8 @@ class Context:
 
     def run_reviewed(self, path: Path) -> list[Action]:
         """Apply a plan written by `plan --out`, refusing if a fresh plan differs from it in any way."""
+        from warehouse.lifecycle.plan import read_reviewed
+
         reviewed = read_reviewed(path)
         return self.lifecycle.run(reviewed["selector"], reviewed["full_refresh"], reviewed)
 
@@ -253,7 +261,8 @@ class Context:
         return self.lifecycle.resume(selector)
 
     def status(self) -> list[JobStatus]:
-        return collect(self.lifecycle.registry.all(), self.jobmanager, self.settings.profile.store_connection())
+        store = self.settings.profile.store_connection()
+        return collect(Registry(store).all(), self.jobmanager, store)
 
     def demo(self, orders: int = 20_000, rate: float | None = 2_000, seed: int = 42) -> int:
         """Fresh OLTP tables, every job (re)started on them, then the load generator; returns changes fed."""
