@@ -53,11 +53,24 @@ def check_models(lifecycle: Lifecycle, selector: str | None) -> list[Finding]:
     plans, findings = _compiled(lifecycle, lifecycle.project.select(selector))
     findings += [f for plan in plans for f in _lints(lifecycle, plan)]
     findings += [f for plan in plans for f in _source_findings(lifecycle, plan)]
-    for plan in plans:
-        findings += _planner(lifecycle.engine.gateway.open_session, plan)
+    findings += _planned(lifecycle, plans)
     if not any(finding.severity == "error" for finding in findings):
         findings += _job_findings(lifecycle, plans)
     return findings
+
+
+def _planned(lifecycle: Lifecycle, jobs: list[CompiledJob]) -> list[Finding]:
+    """Flink's planner over each job, two at a time (each in a gateway session of its own), in the given order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def planner(job: CompiledJob) -> list[Finding]:
+        found = _planner(lifecycle.engine.gateway.open_session, job)
+        verdict = "rejected" if any(f.severity == "error" for f in found) else "planned"
+        lifecycle.progress(f"{job.name}: {verdict} by Flink ({', '.join(m.name for m in job.models)})")
+        return found
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return [finding for found in pool.map(planner, jobs) for finding in found]
 
 
 def _job_findings(lifecycle: Lifecycle, plans: list[CompiledJob]) -> list[Finding]:
@@ -68,10 +81,7 @@ def _job_findings(lifecycle: Lifecycle, plans: list[CompiledJob]) -> list[Findin
     except WarehouseError as exc:
         first = lifecycle.project.models[uids[0]] if uids else None
         return [_from_error(first, exc)] if first else []
-    findings = []
-    for job in (job for job in jobs if len(job.members) > 1):
-        findings += _planner(lifecycle.engine.gateway.open_session, job)
-    return findings
+    return _planned(lifecycle, [job for job in jobs if len(job.members) > 1])
 
 
 def _source_findings(lifecycle: Lifecycle, job: CompiledJob) -> list[Finding]:
