@@ -57,6 +57,36 @@ def test_a_filter_that_is_always_false_fails_check(copy: Context) -> None:
     assert "has a bounded source" in findings[0].message
 
 
+WORDS_YML = """version: 2
+models:
+  - name: ods_words
+    columns:
+      - {name: product_id, data_type: bigint}
+      - {name: model, data_type: text}
+      - {name: value, data_type: text}
+      - {name: timestamp, data_type: "timestamp(3)"}
+"""
+
+
+def test_reserved_words_as_columns_need_backticks_and_check_says_so(copy: Context) -> None:
+    folder = copy.project_dir / "models" / "ods"
+    (folder / "words.yml").write_text(WORDS_YML)
+    select = "SELECT product_id, catalog_name AS {0}, catalog_name AS `value`, updated_at AS `timestamp`\n"
+    model = (
+        "{{{{ config(primary_key=['product_id']) }}}}\n\n"
+        + select
+        + "FROM {{{{ source('shop', 'product_catalog') }}}}\n"
+    )
+    (folder / "ods_words.sql").write_text(model.format("model"))
+    copy.refresh()
+    findings = [f for f in copy.check("ods_words") if f.severity == "error"]
+    assert [(f.code, f.where) for f in findings] == [("WH200", "models/ods/ods_words.sql:3")]
+    assert findings[0].hint.startswith("`model` is a reserved word in Flink SQL: write it in backticks")
+    (folder / "ods_words.sql").write_text(model.format("`model`"))
+    copy.refresh()
+    assert copy.check("ods_words") == []  # the compiler quotes every name it emits
+
+
 def test_cached_misses_on_a_growing_dimension_warn(copy: Context) -> None:
     edit(copy, "dwd_orders", "cache='lru',", "cache='lru', cache_missing=true,")
     findings = copy.check("dwd_orders")

@@ -114,7 +114,29 @@ def _execute(session: Session, statement: str, model: Model, stream: Stream | No
         raise
     except FlinkError as exc:
         message = exc.message.split(": ", 1)[-1] if "answered" in exc.message else exc.message
-        raise PlannerRejection(model, _flink_line(exc.message, model, stream, statement), message) from None
+        where = _flink_line(exc.message, model, stream, statement)
+        hint = reserved_word_hint(message)
+        raise PlannerRejection(model, where, message, *([hint] if hint else [])) from None
+
+
+ENCOUNTERED_WORD = re.compile(r'Encountered "`?([A-Za-z_][A-Za-z0-9_]*)`?" at line')
+# Words whose place in a query is fixed: Flink stumbling on one means a misplaced clause, not a column name.
+CLAUSE_WORDS = frozenset(
+    (  # noqa: SIM905 - a list of words, read as one
+        "SELECT FROM WHERE GROUP BY HAVING ORDER LIMIT JOIN LEFT RIGHT FULL INNER OUTER CROSS ON USING AS AND OR "
+        "NOT UNION INTERSECT EXCEPT ALL DISTINCT INSERT INTO VALUES WITH CASE WHEN THEN ELSE END FOR SYSTEM_TIME OF"
+    ).split()
+)
+
+
+def reserved_word_hint(flink_message: str) -> str | None:
+    """The fix when Flink's parser stopped at a word it reserves (`model`, `value`, `timestamp`, ...) where the
+    user meant a column: quote it with backticks. None for other errors."""
+    found = ENCOUNTERED_WORD.search(flink_message)
+    if found is None or found.group(1).upper() in CLAUSE_WORDS:
+        return None
+    word = found.group(1)
+    return f"`{word}` is a reserved word in Flink SQL: write it in backticks (`{word}`) where it names a column"
 
 
 def _flink_line(message: str, model: Model, stream: Stream | None, statement: str) -> str:
