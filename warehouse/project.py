@@ -23,6 +23,7 @@ from warehouse.connectors import LookupCache
 from warehouse.errors import ConfigError, ServiceUnavailable, WarehouseError
 from warehouse.model_config import MATERIALIZATIONS, TableSettings, table_settings
 from warehouse.projectcache import ProjectView
+from warehouse.types import unwritable
 
 LOOKUP_META = "warehouse_lookup__"
 
@@ -286,6 +287,7 @@ def _model(node: Any, tables: dict[str, str]) -> Model:
     settings = table_settings(dict(node.config._extra), where)
     columns = tuple(_columns(node.columns, where))
     _check_primary_key(settings.primary_key, columns, where)
+    _check_writable(columns, where)
     table = Table(
         node.unique_id,
         node.database,
@@ -330,6 +332,18 @@ def _columns(columns: dict[str, Any], where: str) -> list[Column]:
             raise ModelError(f"column '{name}' has no data_type", where=where, hint="add `data_type: <postgres type>`")
         found.append(Column(name, info.data_type, info.description or ""))
     return found
+
+
+def _check_writable(columns: tuple[Column, ...], where: str) -> None:
+    for column in columns:
+        reason = unwritable(column.data_type)
+        if reason:
+            raise ModelError(
+                f"column '{column.name}' ({column.data_type}): {reason}",
+                where=where,
+                hint="declare it `timestamp(6)` and keep the values in UTC (microseconds are kept); "
+                "in the SQL, CAST a timestamptz input AS TIMESTAMP(6)",
+            )
 
 
 def _check_primary_key(primary_key: list[str], columns: tuple[Column, ...], where: str) -> None:

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 
 from warehouse.errors import ConfigError
 
-__all__ = ["PgType", "compatible_change", "flink_type", "holds_values_of", "normalize_pg_type", "parse_pg_type"]
+__all__ = [
+    "PgType",
+    "compatible_change",
+    "flink_type",
+    "holds_values_of",
+    "normalize_pg_type",
+    "parse_pg_type",
+    "unwritable",
+]
 
 # Every spelling accepted, mapped to the name PostgreSQL's format_type() prints (modifiers aside).
 _CANONICAL_NAMES = {
@@ -200,6 +208,14 @@ def _flink_element_type(pg_type: str, pg: PgType) -> str:
             hint=f"declare numeric({_FLINK_MAX_DECIMAL_PRECISION},{min(scale, _FLINK_MAX_DECIMAL_PRECISION)}) or less",
         )
     return f"DECIMAL({precision}, {scale})"
+
+
+def unwritable(pg_type: str) -> str | None:
+    """Why a model column of `pg_type` cannot be written by the job's sink (Flink's JDBC connector), or None.
+    A source column of that type still reads fine through CDC."""
+    if parse_pg_type(pg_type).name == "timestamp with time zone":
+        return "Flink's JDBC sink cannot write TIMESTAMP_LTZ (timestamptz) values"
+    return None
 
 
 def compatible_change(old_pg: str, new_pg: str) -> bool:
