@@ -75,6 +75,21 @@ def cli(ctx: click.Context, project_dir: Path, target: str | None, profiles_dir:
 
 
 @cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
+def init(folder: Path) -> None:
+    """Start a new project in FOLDER (default: here): dbt_project.yml, a profile for the embedded stack, one
+    source and one model per layer (ODS, DWD, DWS, ADS), a model unit test. `warehouse up && warehouse run`
+    runs it as it is."""
+    from warehouse.context import Context
+
+    written = Context.init(folder)
+    for path in written:
+        click.echo(f"wrote {folder / path}")
+    where = "" if folder.resolve() == Path.cwd() else f"cd {folder} && "
+    click.echo(f"next: {where}warehouse up && warehouse run && warehouse explore ads_device_metrics")
+
+
+@cli.command()
 @click.pass_obj
 def up(context: Context) -> None:
     """Start the embedded stack (PostgreSQL, Flink JobManager/TaskManager, SQL Gateway, a supervisor) and resume

@@ -105,6 +105,13 @@ class Context:
             self.project, compiler, Catalog(store), self.engine, Registry(store), checkpoints, self.progress
         )
 
+    @staticmethod
+    def init(folder: Path) -> list[Path]:
+        """Scaffold a new project in `folder` (see scaffold.py); the files written, relative to it."""
+        from warehouse.scaffold import init_project
+
+        return init_project(folder)
+
     def refresh(self) -> None:
         """Forget the parsed project (after model files changed)."""
         for name in ("project", "lifecycle"):

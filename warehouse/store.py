@@ -62,11 +62,18 @@ def jdbc_url(store: StoreConnection, database: str | None = None) -> str:
     return f"jdbc:postgresql://{store.host}:{store.port}/{database or store.database}"
 
 
-def ensure_database(store: StoreConnection, name: str) -> None:
+def ensure_database(store: StoreConnection, name: str) -> bool:
+    """Create the database if it is missing; whether it was."""
     with connect(store, database="postgres") as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(pg(name)))
+        return not exists
+
+
+def drop_database(store: StoreConnection, name: str) -> None:
+    with connect(store, database="postgres") as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(pg(name)))
 
 
 def session_slot_name(prefix: str, suffix: object) -> str:

@@ -62,7 +62,8 @@ def test_unreachable_services_fail_doctor_with_fixes(project: Path, command: str
     assert "FAIL jobmanager" in output and "FAIL sql-gateway" in output
 
 
-def test_remote_profile_up_starts_nothing_and_doctor_checks_the_remote_services(tmp_path: Path) -> None:
+def remote_profile(project: Path) -> tuple[int, int, int]:
+    """A profiles.yml whose target `dev` names a remote store and Flink on free (unanswered) ports; the ports."""
     from tests.helpers import free_port
 
     pg_port, rest_port, gateway_port = free_port(), free_port(), free_port()
@@ -70,7 +71,12 @@ def test_remote_profile_up_starts_nothing_and_doctor_checks_the_remote_services(
         "store": {"host": "127.0.0.1", "port": pg_port},
         "flink": {"gateway_url": f"http://127.0.0.1:{gateway_port}", "rest_url": f"http://127.0.0.1:{rest_port}"},
     }
-    (tmp_path / "profiles.yml").write_text(yaml.safe_dump({"targets": {"dev": profile}}))
+    (project / "profiles.yml").write_text(yaml.safe_dump({"targets": {"dev": profile}}))
+    return pg_port, rest_port, gateway_port
+
+
+def test_remote_profile_up_starts_nothing_and_doctor_checks_the_remote_services(tmp_path: Path) -> None:
+    pg_port, rest_port, gateway_port = remote_profile(tmp_path)
     code, output = run(tmp_path, "up")
     assert code == 0 and "remote profile: nothing to start" in output
     assert not (tmp_path / ".warehouse").exists()
@@ -115,15 +121,9 @@ def test_an_unexpected_error_is_one_line_naming_its_type(project: Path, monkeypa
 
 
 def test_a_remote_profiles_unreachable_services_are_not_blamed_on_the_embedded_stack(tmp_path: Path) -> None:
-    from tests.helpers import free_port
     from warehouse.config import load_settings
 
-    pg_port, rest_port, gateway_port = free_port(), free_port(), free_port()
-    profile = {
-        "store": {"host": "127.0.0.1", "port": pg_port},
-        "flink": {"gateway_url": f"http://127.0.0.1:{gateway_port}", "rest_url": f"http://127.0.0.1:{rest_port}"},
-    }
-    (tmp_path / "profiles.yml").write_text(yaml.safe_dump({"targets": {"dev": profile}}))
+    pg_port, rest_port, _ = remote_profile(tmp_path)
     (tmp_path / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
     code, output = run(tmp_path, "status")
     line = error_line(output)

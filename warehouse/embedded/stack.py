@@ -10,6 +10,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
 from warehouse.artifacts import ensure_flink
 from warehouse.config import Settings
 from warehouse.embedded.flink import EmbeddedFlink, flink_components, role
@@ -32,11 +34,12 @@ from warehouse.errors import FlinkError, ServiceUnavailable, StackError
 from warehouse.gateway import GatewayClient
 from warehouse.jobmanager import JobManagerClient
 from warehouse.secrets import READER_PASSWORD, STORE_PASSWORD, ensure_secret
-from warehouse.store import connect, drop_slots, ensure_database, warehouse_slots
+from warehouse.store import connect, drop_database, drop_slots, ensure_database, warehouse_slots
 
 Progress = Callable[[str], None]
 SUPERVISOR = "supervisor"
 STORE_DATABASES = ("warehouse", "shop")
+SETUP_FOLDER = "setup"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class EmbeddedStack:
             self.progress("the embedded stack is already running")
         else:
             self.start_missing()
+        if self.profile.store_is_embedded:
+            self.run_setup()
         return self.states()
 
     def start_missing(self) -> list[str]:
@@ -106,6 +111,24 @@ class EmbeddedStack:
             self.postgres.secure(conn, password, reader_password)
         for database in {connection.database, *STORE_DATABASES}:
             ensure_database(connection, database)
+
+    def run_setup(self) -> None:
+        """The project's setup/<database>.sql scripts (`warehouse init` writes one for its example source): each
+        creates its database on the embedded store and runs in it, once. A script that fails leaves no database,
+        so the next `up` runs it again; to run one again, drop its database."""
+        folder = self.settings.project_dir / SETUP_FOLDER
+        connection = self.profile.store_connection()
+        for script in sorted(folder.glob("*.sql")) if folder.is_dir() else []:
+            if not ensure_database(connection, script.stem):
+                continue
+            try:
+                with connect(connection, database=script.stem) as conn:
+                    conn.execute(script.read_text().encode())  # bytes: no parameters, several statements
+            except psycopg.Error as exc:
+                drop_database(connection, script.stem)
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise StackError(first, where=str(script), hint="fix the SQL and run `warehouse up` again") from None
+            self.progress(f"ran {SETUP_FOLDER}/{script.name} in the new database {script.stem}")
 
     def _up_flink(self, java: Java) -> None:
         jars = ensure_flink(self.profile.jar_cache, self.profile.maven_repository, self.progress, java.executable)
