@@ -207,6 +207,8 @@ def job_runtime_settings(profile: Profile, state_uri: str) -> dict[str, str]:
         "restart-strategy.exponential-delay.initial-backoff": "1 s",
         "restart-strategy.exponential-delay.max-backoff": "30 s",
         "parallelism.default": str(profile.parallelism),
+        # TIMESTAMP_LTZ (timestamptz sources, PROCTIME) cast to TIMESTAMP is UTC wall time on every machine.
+        "table.local-time-zone": "UTC",
         # A CDC source reads the log with one subtask: the others would hold every watermark back forever.
         "table.exec.source.idle-timeout": "2 s",
     }

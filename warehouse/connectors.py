@@ -87,8 +87,11 @@ def jdbc_sink_options(
     application_name: str | None = None,
 ) -> dict[str, str]:
     """An upsert sink. pgjdbc rewrites each flush's upserts into multi-row INSERTs (keys are unique within a
-    flush: the sink keeps the last change per key); `application_name` identifies the writer to the store."""
-    parameters = {"reWriteBatchedInserts": "true"} | ({"ApplicationName": application_name} if application_name else {})
+    flush: the sink keeps the last change per key); `application_name` identifies the writer to the store.
+    `stringtype=unspecified`: a STRING value is sent untyped, so PostgreSQL casts it to its column's type
+    (json, jsonb, uuid are STRING in Flink; typed as varchar they are refused)."""
+    parameters = {"reWriteBatchedInserts": "true", "stringtype": "unspecified"}
+    parameters |= {"ApplicationName": application_name} if application_name else {}
     return {
         **_jdbc(store, database, qualified_table),
         "url": f"{jdbc_url(store, database)}?{urlencode(parameters)}",

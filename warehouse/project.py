@@ -23,7 +23,7 @@ from warehouse.connectors import LookupCache
 from warehouse.errors import ConfigError, ServiceUnavailable, WarehouseError
 from warehouse.model_config import MATERIALIZATIONS, TableSettings, table_settings
 from warehouse.projectcache import ProjectView
-from warehouse.types import unwritable
+from warehouse.types import unsupported
 
 LOOKUP_META = "warehouse_lookup__"
 
@@ -287,7 +287,7 @@ def _model(node: Any, tables: dict[str, str]) -> Model:
     settings = table_settings(dict(node.config._extra), where)
     columns = tuple(_columns(node.columns, where))
     _check_primary_key(settings.primary_key, columns, where)
-    _check_writable(columns, where)
+    _check_supported(columns, where, written=True)
     table = Table(
         node.unique_id,
         node.database,
@@ -313,6 +313,7 @@ def _source(source: Any) -> Table:
             hint="add `meta: {primary_key: [col, ...]}` to the source table in its yml",
         )
     _check_primary_key(list(primary_key), columns, where)
+    _check_supported(columns, where, written=False)
     name = source.identifier or source.name
     return Table(
         source.unique_id, source.database, source.schema, name, columns, tuple(primary_key), source.description
@@ -334,16 +335,13 @@ def _columns(columns: dict[str, Any], where: str) -> list[Column]:
     return found
 
 
-def _check_writable(columns: tuple[Column, ...], where: str) -> None:
+def _check_supported(columns: tuple[Column, ...], where: str, written: bool) -> None:
+    """Refuse a type no job could carry without loss (types.unsupported), naming the column and the fix."""
     for column in columns:
-        reason = unwritable(column.data_type)
-        if reason:
-            raise ModelError(
-                f"column '{column.name}' ({column.data_type}): {reason}",
-                where=where,
-                hint="declare it `timestamp(6)` and keep the values in UTC (microseconds are kept); "
-                "in the SQL, CAST a timestamptz input AS TIMESTAMP(6)",
-            )
+        problem = unsupported(column.data_type, written)
+        if problem:
+            message = f"column '{column.name}' ({column.data_type}): {problem.reason}"
+            raise ModelError(message, where=where, hint=problem.fix)
 
 
 def _check_primary_key(primary_key: list[str], columns: tuple[Column, ...], where: str) -> None:

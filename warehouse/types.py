@@ -21,7 +21,7 @@ __all__ = [
     "holds_values_of",
     "normalize_pg_type",
     "parse_pg_type",
-    "unwritable",
+    "unsupported",
 ]
 
 # Every spelling accepted, mapped to the name PostgreSQL's format_type() prints (modifiers aside).
@@ -210,11 +210,32 @@ def _flink_element_type(pg_type: str, pg: PgType) -> str:
     return f"DECIMAL({precision}, {scale})"
 
 
-def unwritable(pg_type: str) -> str | None:
-    """Why a model column of `pg_type` cannot be written by the job's sink (Flink's JDBC connector), or None.
-    A source column of that type still reads fine through CDC."""
-    if parse_pg_type(pg_type).name == "timestamp with time zone":
-        return "Flink's JDBC sink cannot write TIMESTAMP_LTZ (timestamptz) values"
+@dataclass(frozen=True)
+class Unsupported:
+    reason: str
+    fix: str
+
+
+def unsupported(pg_type: str, written: bool) -> Unsupported | None:
+    """Why a column of `pg_type` cannot go through a job without loss, or None. Every column is read through
+    CDC (a source's, or a model's by its readers); a model's (`written`) is also written by a JDBC sink."""
+    pg = parse_pg_type(pg_type)
+    if pg.array:
+        return Unsupported(
+            "Flink CDC's PostgreSQL reader does not read ARRAY columns",
+            "leave the column out of the declaration, or keep it as text (array_to_string) in the table",
+        )
+    if written and pg.name == "timestamp with time zone":
+        return Unsupported(
+            "Flink's JDBC sink cannot write TIMESTAMP_LTZ (timestamptz) values",
+            "declare it `timestamp(6)` and keep the values in UTC (microseconds are kept); "
+            "in the SQL, CAST a timestamptz input AS TIMESTAMP(6)",
+        )
+    if written and pg.name == "time without time zone" and pg.modifiers and pg.modifiers[0] > 0:
+        return Unsupported(
+            "Flink's JDBC sink writes TIME to the second: the fraction would be lost",
+            "declare it `time` (seconds), or keep the value as a timestamp(6) or text",
+        )
     return None
 
 

@@ -87,6 +87,6 @@ def test_a_materialized_sink_is_reported_at_its_stream(project: Path) -> None:
 
 def test_sinks_batch_their_upserts_and_partial_update_streams_name_themselves(project: Path) -> None:
     script = plan(project, "dwd_orders").script()
-    assert "?reWriteBatchedInserts=true&ApplicationName=wh.dwd_orders.payments'" in script
-    assert "?reWriteBatchedInserts=true&ApplicationName=wh.dwd_orders.orders'" in script
+    assert "?reWriteBatchedInserts=true&stringtype=unspecified&ApplicationName=wh.dwd_orders.payments'" in script
+    assert "?reWriteBatchedInserts=true&stringtype=unspecified&ApplicationName=wh.dwd_orders.orders'" in script
     assert "ApplicationName" not in plan(project, "dws_shop_daily").script()

@@ -1,6 +1,6 @@
-"""Types a model's sink cannot write are refused when the project is read, naming the model file, the column
-and the fix, instead of jobs that FAIL at run time (row by row for the rule; a copy of the example for the
-error; no service needed)."""
+"""Types no job could carry without loss are refused when the project is read, naming the file, the column and
+the fix, instead of jobs that FAIL at run time or lose a fraction (row by row for the rule; a copy of the example
+for the error; no service needed). What is accepted goes through a live job exactly: test_walkthrough.py."""
 
 from __future__ import annotations
 
@@ -11,26 +11,37 @@ import pytest
 
 from warehouse.context import Context
 from warehouse.project import ModelError
-from warehouse.types import unwritable
+from warehouse.types import unsupported
 
 REPO = Path(__file__).resolve().parents[2]
 TYPES = [
-    # (declared type of a model column, refused)
-    ("timestamptz", True),
-    ("timestamp with time zone", True),
-    ("timestamptz(3)", True),
-    ("timestamp(6)", False),
-    ("timestamp", False),
-    ("timestamp(3)", False),
-    ("date", False),
-    ("numeric(12,2)", False),
-    ("text", False),
+    # (declared type, refused in a model (written by a sink), refused in a source (read through CDC only))
+    ("timestamptz", True, False),
+    ("timestamp with time zone", True, False),
+    ("timestamptz(3)", True, False),
+    ("time(3)", True, False),
+    ("time", False, False),
+    ("time(0)", False, False),
+    ("integer[]", True, True),
+    ("text[]", True, True),
+    ("timestamp(6)", False, False),
+    ("timestamp", False, False),
+    ("timestamp(3)", False, False),
+    ("date", False, False),
+    ("numeric(12,2)", False, False),
+    ("numeric", False, False),
+    ("json", False, False),
+    ("jsonb", False, False),
+    ("uuid", False, False),
+    ("bytea", False, False),
+    ("text", False, False),
 ]
 
 
-@pytest.mark.parametrize(("pg_type", "refused"), TYPES)
-def test_what_the_jdbc_sink_cannot_write(pg_type: str, refused: bool) -> None:
-    assert (unwritable(pg_type) is not None) == refused
+@pytest.mark.parametrize(("pg_type", "in_model", "in_source"), TYPES)
+def test_what_no_job_could_carry_without_loss(pg_type: str, in_model: bool, in_source: bool) -> None:
+    assert (unsupported(pg_type, written=True) is not None) == in_model
+    assert (unsupported(pg_type, written=False) is not None) == in_source
 
 
 def test_a_timestamptz_model_column_is_refused_with_the_fix(tmp_path: Path) -> None:
