@@ -21,6 +21,7 @@ from warehouse import projectcache
 from warehouse.config import Settings
 from warehouse.connectors import LookupCache
 from warehouse.errors import ConfigError, ServiceUnavailable, WarehouseError
+from warehouse.identifiers import unquotable_problem
 from warehouse.model_config import MATERIALIZATIONS, TableSettings, table_settings
 from warehouse.projectcache import ProjectView
 from warehouse.types import unsupported
@@ -288,6 +289,7 @@ def _model(node: Any, tables: dict[str, str]) -> Model:
     columns = tuple(_columns(node.columns, where))
     _check_primary_key(settings.primary_key, columns, where)
     _check_supported(columns, where, written=True)
+    _check_unquoted_names(columns, where)
     table = Table(
         node.unique_id,
         node.database,
@@ -333,6 +335,18 @@ def _columns(columns: dict[str, Any], where: str) -> list[Column]:
             raise ModelError(f"column '{name}' has no data_type", where=where, hint="add `data_type: <postgres type>`")
         found.append(Column(name, info.data_type, info.description or ""))
     return found
+
+
+def _check_unquoted_names(columns: tuple[Column, ...], where: str) -> None:
+    """A model's columns are written and looked up by Flink's JDBC connector, which quotes no name."""
+    for column in columns:
+        problem = unquotable_problem(column.name)
+        if problem:
+            raise ModelError(
+                f"column '{column.name}' {problem}: Flink's JDBC sink writes column names unquoted",
+                where=where,
+                hint="rename it in the schema yml and the SELECT (e.g. `... AS order_status`)",
+            )
 
 
 def _check_supported(columns: tuple[Column, ...], where: str, written: bool) -> None:

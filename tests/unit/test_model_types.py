@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from warehouse.context import Context
+from warehouse.identifiers import unquotable_problem
 from warehouse.project import ModelError
 from warehouse.types import unsupported
 
@@ -58,3 +59,33 @@ def test_a_timestamptz_model_column_is_refused_with_the_fix(tmp_path: Path) -> N
     assert caught.value.where == "models/ods/ods_product_catalog.sql"
     assert "column 'updated_at' (timestamptz): Flink's JDBC sink cannot write TIMESTAMP_LTZ" in caught.value.message
     assert caught.value.hint and caught.value.hint.startswith("declare it `timestamp(6)`")
+
+
+NAMES = [
+    # (a model column's name, why it is refused, or None)
+    ("order_status", None),
+    ("model", None),  # reserved by Flink, not by PostgreSQL: the SELECT writes it in backticks (README)
+    ("value", None),
+    ("timestamp", None),
+    ("order", "is a PostgreSQL reserved word"),
+    ("user", "is a PostgreSQL reserved word"),
+    ("DeviceId", "must be lower-case snake_case"),
+    ("device id", "must be lower-case snake_case"),
+]
+
+
+@pytest.mark.parametrize(("name", "problem"), NAMES)
+def test_what_names_can_travel_unquoted_through_the_jdbc_connector(name: str, problem: str | None) -> None:
+    assert unquotable_problem(name) == problem
+
+
+def test_a_model_column_named_by_a_postgres_reserved_word_is_refused_with_the_fix(tmp_path: Path) -> None:
+    for name in ("models", "macros"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    shutil.copy(REPO / "dbt_project.yml", tmp_path)
+    schema = tmp_path / "models" / "ods" / "ods.yml"
+    schema.write_text(schema.read_text().replace("{name: catalog_name,", "{name: user,"))
+    with pytest.raises(ModelError) as caught:
+        _ = Context(tmp_path, progress=lambda message: None).project.models
+    assert caught.value.where == "models/ods/ods_product_catalog.sql"
+    assert caught.value.message.startswith("column 'user' is a PostgreSQL reserved word")
