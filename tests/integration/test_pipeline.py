@@ -31,7 +31,9 @@ def test_every_layer_equals_the_oracle(shop: Context) -> None:
     assert payments and payments[0] > 0 and products
     counted = {s.job: (s.records_in, s.records_out) for s in shop.status()}
     assert min(counted["ods_product_catalog"]) >= products[0]  # chained from source to sink: one vertex
-    assert all(rows_in and rows_out for rows_in, rows_out in counted.values()), counted
+    assert min(counted["ods_orders"]) > 0, counted  # its CDC sources are chained with their sinks too
+    # Every job read rows since it (re)started; a window job writes only when a window closes.
+    assert all(rows_in for rows_in, _ in counted.values()), counted
 
 
 def test_second_run_restarts_nothing(shop: Context) -> None:
