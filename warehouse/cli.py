@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,7 +86,7 @@ def init(folder: Path) -> None:
     written = Context.init(folder)
     for path in written:
         click.echo(f"wrote {folder / path}")
-    where = "" if folder.resolve() == Path.cwd() else f"cd {folder} && "
+    where = "" if folder.resolve() == Path.cwd() else f"cd {shlex.quote(str(folder))} && "
     click.echo(f"next: {where}warehouse up && warehouse run && warehouse explore ads_device_metrics")
 
 

@@ -82,17 +82,15 @@ class JobManagerClient:
         rows = self.http.get(f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics", get=",".join(names))
         return {row["id"]: float(row.get("sum", row.get("max", 0))) for row in rows}
 
-    def operator_metrics(self, job_id: str, vertex_id: str, suffix: str) -> dict[str, float]:
-        """A vertex's operator metrics whose name ends with `suffix`, each summed over the subtasks."""
+    def operator_metrics(self, job_id: str, vertex_id: str, suffixes: tuple[str, ...]) -> dict[str, float]:
+        """A vertex's operator metrics whose name ends with one of `suffixes`, each summed over the subtasks."""
         available = self.http.get(f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics")
-        names = [str(row["id"]) for row in available if str(row["id"]).endswith(suffix)]
+        names = [str(row["id"]) for row in available if str(row["id"]).endswith(suffixes)]
         return self.vertex_metrics(job_id, vertex_id, names) if names else {}
 
     def operator_metric(self, job_id: str, vertex_id: str, suffix: str) -> float:
         """The sum over subtasks of a vertex's operator metrics whose name ends with `suffix` (0 if none)."""
-        available = self.http.get(f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics")
-        names = [row["id"] for row in available if str(row["id"]).endswith(suffix)]
-        return sum(self.vertex_metrics(job_id, vertex_id, names).values()) if names else 0.0
+        return sum(self.operator_metrics(job_id, vertex_id, (suffix,)).values())
 
     def table_snapshot_metrics(self, job_id: str, vertex_id: str) -> list[dict[str, float]]:
         """Per table a CDC source reads: its coordinator's snapshot metrics (`snapshotEndTime`, ...) by name."""

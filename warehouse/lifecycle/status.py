@@ -139,8 +139,7 @@ def _late_dropped(job_id: str, job: dict[str, Any], jobmanager: JobManagerClient
 def _records(job_id: str, job: dict[str, Any], jobmanager: JobManagerClient) -> tuple[int, int]:
     counters: dict[str, float] = {}
     for vertex in job.get("vertices", []):
-        counters |= jobmanager.operator_metrics(job_id, str(vertex["id"]), "numRecordsIn")
-        counters |= jobmanager.operator_metrics(job_id, str(vertex["id"]), "numRecordsOut")
+        counters |= jobmanager.operator_metrics(job_id, str(vertex["id"]), ("numRecordsIn", "numRecordsOut"))
     return records_in_out(counters)
 
 
