@@ -244,7 +244,8 @@ def _event_time_helpers(conn: psycopg.Connection[Any], table: Table, column: str
     conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(index, target, pg(column)))
     view = pg(*floor_view(table))
     conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(view))
-    conn.execute(sql.SQL("CREATE VIEW {} AS SELECT 1 AS k, max({}) AS newest FROM {}").format(view, pg(column), target))
+    newest = sql.SQL("date_trunc('milliseconds', max({}))").format(pg(column))  # as the watermark sees it
+    conn.execute(sql.SQL("CREATE VIEW {} AS SELECT 1 AS k, {} AS newest FROM {}").format(view, newest, target))
 
 
 def binlog_enabled(conn: psycopg.Connection[Any], schema: str, name: str) -> bool:

@@ -33,24 +33,32 @@ from warehouse.connectors import (
 from warehouse.errors import WarehouseError
 from warehouse.eventtime import (
     FLOOR_SUFFIX,
+    EventTime,
     binlog_name,
+    event_time_of,
     floor_lookup_ddl,
     json_object,
     judged_view,
     late_insert,
     late_sink_ddl,
     on_time_view,
+    read_columns,
     reads_event_time,
     split_reader_columns,
     watermark_columns,
 )
-from warehouse.flinksql import FlinkSqlSyntaxError, backtick_identifiers, output_columns, table_references
+from warehouse.flinksql import (
+    FlinkSqlSyntaxError,
+    backtick_identifiers,
+    output_columns,
+    rename_descriptors,
+    table_references,
+)
 from warehouse.identifiers import flink, flink_string
 from warehouse.jobgroups import Member, fused_reads, group_models
 from warehouse.lifecycle.engine import JobSpec
-from warehouse.model_config import Watermark
 from warehouse.project import DbtProject, Model, ModelError, Table
-from warehouse.types import flink_type, parse_pg_type
+from warehouse.types import flink_type
 from warehouse.valuefit import fit_check, fits_all, rejected, rejection_reason
 
 STREAM_MARKER = re.compile(r"/\* warehouse:stream (\w+) \*/")
@@ -255,7 +263,26 @@ class Compiler:
             raise ModelError(f"syntax error at column {exc.column}: {exc.description}", where=where) from None
         except WarehouseError as exc:
             raise ModelError(f"stream '{name}': {exc.message}", where=f"{model.path}:{line}") from None
+        sql = rename_descriptors(sql, self._rowtime_copies(model, name, sql, line))
         return Stream(name, _resolve_lookup_all(sql, model), columns, line)
+
+    def _rowtime_copies(self, model: Model, stream: str, sql: str, line: int) -> dict[str, str]:
+        """Event-time column -> its millisecond copy, for the tables the stream reads whose watermark needs one."""
+        copies: dict[str, set[str]] = {}
+        for ref in table_references(sql):
+            table = None if ref.temporal else self.find_table(ref.catalog, ref.database, ref.name)
+            event = event_time_of(self.project, table) if table else None
+            if event is not None:
+                copies.setdefault(event.column, set()).add(event.rowtime)
+        clashing = sorted(column for column, rowtimes in copies.items() if len(rowtimes) > 1)
+        if clashing:
+            raise ModelError(
+                f"stream '{stream}' windows over tables whose event-time column '{clashing[0]}' has different "
+                "precisions (up to 3 digits is Flink's own, more is read through a millisecond copy)",
+                where=f"{model.path}:{line}",
+                hint="declare the watermark columns of the tables it reads with the same timestamp precision",
+            )
+        return {column: rowtime for column, (rowtime,) in copies.items() if rowtime != column}
 
     def _schemas(self, sql: str) -> dict[str, list[str]]:
         schemas = {}
@@ -392,46 +419,30 @@ class _JobBuilder:
         slot = Slot(_slot_name(self.name, table), table.database, table.schema, table.name)
         self.slots.append(slot)
         uses_proc_time = PROC_TIME in stream.sql
-        watermark = self._watermark_of(table)
-        split = watermark is not None and watermark.late_rows == "keep" and reads_event_time(stream.sql)
+        event = event_time_of(self.compiler.project, table)
+        split = event is not None and event.watermark.late_rows == "keep" and reads_event_time(stream.sql)
         extra = [f"{flink(PROC_TIME)} AS PROCTIME()"]  # for every reader in the job that uses it
         store, tuning = self.compiler.store, self.compiler.tuning
         options = cdc_options(store, table.database, table.schema, table.name, slot.name, slot.name, tuning)
-        if watermark is None:
+        if event is None:
             self._add_table(table, table.name, options, extra, key)
             return
-        rowtime_type = self._rowtime_type(table, watermark)
-        self.event_time.append(EventTimeRead(table, watermark.column))
-        extra += watermark_columns(watermark, rowtime_type) + (split_reader_columns() if split else [])
+        self.event_time.append(EventTimeRead(table, event.column))
+        extra += watermark_columns(event) + (split_reader_columns() if split else [])
         self._add_table(table, binlog_name(table)[2] if split else table.name, options, extra, key)
         if split:
-            self._split_late_rows(table, watermark, rowtime_type, uses_proc_time)
+            self._split_late_rows(table, event, uses_proc_time)
 
-    def _split_late_rows(self, table: Table, watermark: Watermark, rowtime_type: str, uses_proc_time: bool) -> None:
+    def _split_late_rows(self, table: Table, event: EventTime, uses_proc_time: bool) -> None:
         """The model reads the rows that are not late; the late ones go to the late-rows table (eventtime.py)."""
-        columns = table.column_names() + ([PROC_TIME] if uses_proc_time else [])
-        floor = floor_lookup_ddl(self.compiler.store, table, rowtime_type)
+        columns = read_columns(table, event) + ([PROC_TIME] if uses_proc_time else [])
+        floor = floor_lookup_ddl(self.compiler.store, table, event)
         self.tables[f"{table.database}.{table.schema}.{table.name}{FLOOR_SUFFIX}"] = floor
-        self.reader_views += [judged_view(table, watermark, PROC_TIME), on_time_view(table, columns)]
+        self.reader_views += [judged_view(table, event, PROC_TIME), on_time_view(table, columns)]
         self._register(table.database, REGISTRY_SCHEMA)
         self.tables[LATE_ROWS] = late_sink_ddl(self.compiler.store, table.database)
         sink = flink(table.database, REGISTRY_SCHEMA, LATE_ROWS)
-        self.late_inserts.append(late_insert(self.model.name, table, watermark, sink))
-
-    def _rowtime_type(self, table: Table, watermark: Watermark) -> str:
-        declared = {c.name: c.data_type for c in table.columns}
-        where = self.compiler.project.models[table.unique_id].path
-        if watermark.column not in declared:
-            raise ModelError(f"watermark column '{watermark.column}' is not a column of {table.name}", where=where)
-        pg = parse_pg_type(declared[watermark.column])
-        if pg.name != "timestamp without time zone" or pg.precision is None or pg.precision > 3:
-            raise ModelError(
-                f"watermark column '{watermark.column}' of {table.name} is {pg}; Flink's event time needs a "
-                "timestamp of precision 0 to 3",
-                hint=f"declare it as timestamp(3) in the schema yml of {table.name}",
-                where=where,
-            )
-        return flink_type(declared[watermark.column])
+        self.late_inserts.append(late_insert(self.model.name, table, event, sink))
 
     def _declare_lookup(self, table: Table, name: str) -> None:
         if table.name not in self.lookups:
@@ -470,10 +481,6 @@ class _JobBuilder:
 
     def _register(self, catalog: str, database: str) -> None:
         self.catalogs.setdefault(catalog, set()).add(database)
-
-    def _watermark_of(self, table: Table) -> Watermark | None:
-        upstream = self.compiler.project.models.get(table.unique_id)
-        return upstream.settings.watermark if upstream else None
 
 
 def job_settings(name: str, models: list[Model], runtime: dict[str, str], tuning: JobTuning) -> dict[str, str]:

@@ -471,6 +471,41 @@ def backtick_identifiers(sql: str) -> str:
     return "".join(pieces)
 
 
+def rename_descriptors(sql: str, renames: Mapping[str, str]) -> str:
+    """`sql` with `DESCRIPTOR(old)` read as `DESCRIPTOR(`new`)` for every `old` -> `new` of `renames`.
+
+    Only the name inside DESCRIPTOR( ) changes; everything else is kept character for character."""
+    lexemes = list(_lexemes(sql))
+    pieces: list[str] = []
+    copied_up_to = 0
+    for index in range(len(lexemes) - 3):
+        word, open_, name, close = lexemes[index : index + 4]
+        if not _is_descriptor(sql, word, open_, close):
+            continue
+        new = renames.get(_name_text(sql, name) or "")
+        if new is not None:
+            pieces += [sql[copied_up_to : name.start], "`", new.replace("`", "``"), "`"]
+            copied_up_to = name.end
+    pieces.append(sql[copied_up_to:])
+    return "".join(pieces)
+
+
+def _is_descriptor(sql: str, word: _Lexeme, open_: _Lexeme, close: _Lexeme) -> bool:
+    keyword = word.kind == "word" and sql[word.start : word.end].upper() == "DESCRIPTOR"
+    return keyword and sql[open_.start : open_.end] == "(" and sql[close.start : close.end] == ")"
+
+
+def _name_text(sql: str, lexeme: _Lexeme) -> str | None:
+    """The name a word, `backticked` or "quoted" lexeme spells; None for other lexemes."""
+    text = sql[lexeme.start : lexeme.end]
+    if lexeme.kind == "word":
+        return text
+    if lexeme.kind in ("backticked", "quoted"):
+        quote = text[0]
+        return text[1:-1].replace(quote * 2, quote)
+    return None
+
+
 # ---------------------------------------------------------------------------------------------- parsing
 
 

@@ -149,3 +149,88 @@ def test_a_setup_script_runs_once_in_its_new_database_and_a_failing_one_is_retri
     context.up()  # not again: the database exists
     with connect(context.store, database="scratch") as conn:
         assert conn.execute("SELECT count(*) FROM public.t").fetchone() == (1,)
+
+
+TICKS_SETUP = """CREATE TABLE public.ticks (tick_id bigint PRIMARY KEY, tick_time timestamp(6) NOT NULL, v integer);
+INSERT INTO public.ticks VALUES
+ (1, '2024-01-01 10:00:00.000001', 1), (2, '2024-01-01 10:00:59.999999', 2), (3, '2024-01-01 10:01:30.5', 4),
+ (4, '2024-01-01 10:02:00.123456', 8), (5, '2024-01-01 10:05:00.000001', 16);
+"""
+TICKS_MODELS = """version: 2
+sources:
+  - name: ticks
+    database: ticks
+    schema: public
+    tables:
+      - name: ticks
+        meta: {primary_key: [tick_id]}
+        columns:
+          - {name: tick_id, data_type: bigint}
+          - {name: tick_time, data_type: "timestamp(6)"}
+          - {name: v, data_type: integer}
+models:
+  - name: ods_ticks
+    config:
+      watermark: {column: tick_time, delay: 1 SECOND}
+    columns:
+      - {name: tick_id, data_type: bigint}
+      - {name: tick_time, data_type: "timestamp(6)"}
+      - {name: v, data_type: integer}
+  - name: dws_ticks_minutely
+    columns:
+      - {name: window_start, data_type: "timestamp(3)"}
+      - {name: ticks, data_type: bigint}
+      - {name: v_sum, data_type: bigint}
+"""
+TICKS_UNIT_TEST = """unit_tests:
+  - name: microsecond_ticks_per_minute
+    model: dws_ticks_minutely
+    given:
+      - input: ref('ods_ticks')
+        rows:
+          - {tick_id: 1, tick_time: '2024-01-01 10:00:59.999999', v: 1}
+          - {tick_id: 2, tick_time: '2024-01-01 10:01:00.000001', v: 2}
+          - {tick_id: 3, tick_time: '2024-01-01 10:01:00.5', v: 4}
+    expect:
+      rows:
+        - {window_start: '2024-01-01 10:00:00', ticks: 1, v_sum: 1}
+        - {window_start: '2024-01-01 10:01:00', ticks: 2, v_sum: 6}
+"""
+# The minutes the watermark (newest tick - 1 s) has closed; the late tick (6) is kept aside, not counted.
+TICKS_ORACLE = {
+    "ods.ods_ticks": "SELECT tick_id, tick_time, v FROM public.ticks",
+    "dws.dws_ticks_minutely": "SELECT date_trunc('minute', tick_time), count(*), sum(v) FROM public.ticks "
+    "WHERE tick_id <> 6 GROUP BY 1 "
+    "HAVING date_trunc('minute', tick_time) + interval '1 minute' <= "
+    "(SELECT date_trunc('milliseconds', max(tick_time)) - interval '1 second' FROM public.ticks)",
+}
+
+
+def test_an_event_time_window_over_a_microsecond_column(project: Path) -> None:
+    """A watermark on a timestamp(6) column: the job windows over its millisecond copy, the table keeps every
+    microsecond, the unit test runs the same SQL, and a late tick is kept aside with its microseconds."""
+    (project / "setup" / "ticks.sql").write_text(TICKS_SETUP)
+    (project / "models" / "ticks.yml").write_text(TICKS_MODELS)
+    (project / "models" / "ods" / "ods_ticks.sql").write_text(
+        "{{ config(primary_key=['tick_id']) }}\n\nSELECT tick_id, tick_time, v FROM {{ source('ticks', 'ticks') }}\n"
+    )
+    (project / "models" / "dws" / "dws_ticks_minutely.sql").write_text(
+        "{{ config(primary_key=['window_start']) }}\n\n"
+        "SELECT window_start, COUNT(*) AS ticks, CAST(SUM(v) AS BIGINT) AS v_sum\n"
+        "FROM TABLE(TUMBLE(TABLE {{ ref('ods_ticks') }}, DESCRIPTOR(tick_time), INTERVAL '1' MINUTE))\n"
+        "GROUP BY window_start, window_end\n"
+    )
+    (project / "unit_tests" / "dws_ticks_minutely.yml").write_text(TICKS_UNIT_TEST)
+    context = Context(project, progress=lambda message: None)
+    warehouse(project, "up")
+    warehouse(project, "run", "-s", "ods_ticks+")
+    eventually(lambda: not differences(context, TICKS_ORACLE, "ticks"), timeout=180, interval=2)
+    with connect(context.store, database="ticks") as source_db:
+        source_db.execute("INSERT INTO public.ticks VALUES (7, '2024-01-01 10:07:00.000002', 32)")
+        source_db.execute("INSERT INTO public.ticks VALUES (6, '2024-01-01 10:01:59.999999', 64)")  # late
+    eventually(lambda: not differences(context, TICKS_ORACLE, "ticks"), timeout=180, interval=2)
+    with connect(context.store) as layers:
+        late = layers.execute("SELECT payload FROM _warehouse.late_rows WHERE model = 'dws_ticks_minutely'").fetchall()
+    assert [row[0] for row in late] == ['{"tick_id":"6","tick_time":"2024-01-01 10:01:59.999999","v":"64"}']
+    tested = warehouse(project, "test", "-s", "dws_ticks_minutely")
+    assert "PASS  microsecond_ticks_per_minute" in tested

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.example_project import copy_example, edit, plan
-from warehouse.eventtime import reads_event_time, watermark_columns
+from warehouse.eventtime import ROWTIME, EventTime, reads_event_time, watermark_columns
 from warehouse.model_config import Watermark
 from warehouse.project import ModelError
 
@@ -21,7 +21,8 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_the_watermark_stays_at_the_epoch_for_snapshot_rows() -> None:
-    metadata, watermark = watermark_columns(Watermark(column="ts", delay="5 SECOND"), "TIMESTAMP(3)")
+    event = EventTime(Watermark(column="ts", delay="5 SECOND"), "ts", "TIMESTAMP(3)")
+    metadata, watermark = watermark_columns(event)
     assert metadata == "`wh_op_ts` TIMESTAMP_LTZ(3) METADATA FROM 'op_ts' VIRTUAL"
     assert watermark == (
         "WATERMARK FOR `ts` AS CASE WHEN `wh_op_ts` = TO_TIMESTAMP_LTZ(0, 3) "
@@ -70,15 +71,46 @@ def test_readers_without_windows_read_every_row(project: Path) -> None:
     assert "CURRENT_WATERMARK" not in job.script()
 
 
-def test_a_watermark_on_a_microsecond_column_is_refused_with_the_fix(project: Path) -> None:
+def test_the_watermark_of_a_microsecond_column_is_on_its_millisecond_copy() -> None:
+    event = EventTime(Watermark(column="ts", delay="5 SECOND"), ROWTIME, "TIMESTAMP(3)")
+    _, copy, watermark = watermark_columns(event)
+    assert copy == "`wh_rowtime` AS CAST(`ts` AS TIMESTAMP(3))"
+    assert watermark.startswith("WATERMARK FOR `wh_rowtime` AS CASE") and "ELSE `wh_rowtime` - INTERVAL" in watermark
+
+
+def _declare_create_time(project: Path, data_type: str) -> None:
     text = (project / ODS_YML).read_text()
     timed = text.index("- name: ods_orders_timed")
-    millis, micros = 'create_time, data_type: "timestamp(3)"', 'create_time, data_type: "timestamp(6)"'
-    microseconds = text[timed:].replace(millis, micros)
-    (project / ODS_YML).write_text(text[:timed] + microseconds)
-    with pytest.raises(ModelError, match=r"timestamp\(6\).*precision 0 to 3") as raised:
+    millis = 'create_time, data_type: "timestamp(3)"'
+    (project / ODS_YML).write_text(
+        text[:timed] + text[timed:].replace(millis, f'create_time, data_type: "{data_type}"')
+    )
+
+
+@pytest.mark.parametrize("data_type", ["timestamp(6)", "timestamp(4)", "timestamp"])
+def test_a_window_over_a_microsecond_column_reads_its_millisecond_copy(project: Path, data_type: str) -> None:
+    _declare_create_time(project, data_type)
+    job = plan(project, "dws_shop_minutely")
+    script = job.script()
+    assert "`wh_rowtime` AS CAST(`create_time` AS TIMESTAMP(3))" in script
+    assert "WATERMARK FOR `wh_rowtime`" in script and "WATERMARK FOR `create_time`" not in script
+    assert "DESCRIPTOR(`wh_rowtime`)" in script and "DESCRIPTOR(create_time)" not in script
+    assert "b.`create_time`, b.`wh_rowtime`" in script  # the judged view keeps both
+    assert "b.`wh_rowtime` <= COALESCE(GREATEST(" in script  # lateness is judged on the copy
+    precision = "4" if "4" in data_type else "6"
+    assert f"`create_time` TIMESTAMP({precision})" in script  # the column itself keeps its digits
+
+
+def test_a_millisecond_column_carries_its_own_watermark(project: Path) -> None:
+    _declare_create_time(project, "timestamp(0)")
+    script = plan(project, "dws_shop_minutely").script()
+    assert "WATERMARK FOR `create_time`" in script and "wh_rowtime" not in script
+
+
+def test_a_watermark_on_a_column_that_is_no_timestamp_is_refused_with_the_fix(project: Path) -> None:
+    _declare_create_time(project, "date")
+    with pytest.raises(ModelError, match=r"create_time' of ods_orders_timed is date; event time needs a timestamp"):
         plan(project, "dws_shop_minutely")
-    assert raised.value.where == "models/ods/ods_orders_timed.sql"
 
 
 def test_every_sink_column_that_can_overflow_is_checked(project: Path) -> None:

@@ -18,6 +18,7 @@ from warehouse.flinksql import (
     output_columns,
     parse,
     parse_one,
+    rename_descriptors,
     split_statements,
     statement_set_inserts,
     table_references,
@@ -460,3 +461,24 @@ def test_statement_set_inserts_are_the_original_text() -> None:
 def test_statement_set_inserts_rejects_other_text(sql: str, description: str) -> None:
     with pytest.raises(FlinkSqlSyntaxError, match=description):
         statement_set_inserts(sql)
+
+
+@pytest.mark.parametrize(
+    ("sql", "renamed"),
+    [
+        (
+            "TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MINUTE)",
+            "TUMBLE(TABLE t, DESCRIPTOR(`wh_rowtime`), INTERVAL '1' MINUTE)",
+        ),
+        ("HOP(TABLE t, descriptor ( `ts` ), x, y)", "HOP(TABLE t, descriptor ( `wh_rowtime` ), x, y)"),
+        (
+            'TUMBLE(DATA => TABLE t, TIMECOL => DESCRIPTOR("ts"), SIZE => x)',
+            "TUMBLE(DATA => TABLE t, TIMECOL => DESCRIPTOR(`wh_rowtime`), SIZE => x)",
+        ),
+        ("TUMBLE(TABLE t, DESCRIPTOR(other), x)", "TUMBLE(TABLE t, DESCRIPTOR(other), x)"),
+        ("SELECT ts, 'DESCRIPTOR(ts)' -- DESCRIPTOR(ts)", "SELECT ts, 'DESCRIPTOR(ts)' -- DESCRIPTOR(ts)"),
+        ("SELECT DESCRIPTOR_x(ts), DESCRIPTOR(ts, other)", "SELECT DESCRIPTOR_x(ts), DESCRIPTOR(ts, other)"),
+    ],
+)
+def test_rename_descriptors_touches_only_the_named_time_column(sql: str, renamed: str) -> None:
+    assert rename_descriptors(sql, {"ts": "wh_rowtime"}) == renamed

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from warehouse.compiler import LOOKUP_SUFFIX, PROC_TIME, CompiledJob, Compiler
+from warehouse.eventtime import EventTime, event_time_of
 from warehouse.flinksql import table_references
 from warehouse.model_config import Watermark
 from warehouse.modeltests.fixtures import OP_KEY, OPS, WATERMARK_KEY, GivenInput, InputRef, UnitTest
@@ -47,8 +48,12 @@ Event = Change | WatermarkStep
 class StreamInput:
     table: Table
     events: list[Event]
-    watermark: Watermark | None
+    event_time: EventTime | None
     uses_proc_time: bool
+
+    @property
+    def watermark(self) -> Watermark | None:
+        return self.event_time.watermark if self.event_time else None
 
     @property
     def has_watermark_steps(self) -> bool:
@@ -137,14 +142,13 @@ def _table_of(test: UnitTest, reference: InputRef, project: DbtProject, key: str
 def _stream_input(
     test: UnitTest, table: Table, given: tuple[int, GivenInput] | None, project: DbtProject, uses_proc_time: bool
 ) -> StreamInput:
-    upstream = project.models.get(table.unique_id)
-    watermark = upstream.settings.watermark if upstream else None
+    event_time = event_time_of(project, table)
     if given is None:
-        return StreamInput(table, [], watermark, uses_proc_time)
+        return StreamInput(table, [], event_time, uses_proc_time)
     index, entry = given
-    feed = _Feed(test, table, f"given[{index}]", entry.input, watermark)
+    feed = _Feed(test, table, f"given[{index}]", entry.input, event_time.watermark if event_time else None)
     events = [feed.event(position, row) for position, row in enumerate(entry.rows)]
-    return StreamInput(table, events, watermark, uses_proc_time)
+    return StreamInput(table, events, event_time, uses_proc_time)
 
 
 def _lookup_input(test: UnitTest, name: str, table: Table, given: tuple[int, GivenInput] | None) -> LookupInput:

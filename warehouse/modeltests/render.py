@@ -20,6 +20,7 @@ from typing import Any
 from warehouse.compiler import PROC_TIME, CompiledJob, Stream
 from warehouse.config import StoreConnection
 from warehouse.connectors import FlinkColumn, LookupCache, jdbc_lookup_options, table_ddl
+from warehouse.eventtime import EventTime, read_columns, rowtime_copy
 from warehouse.identifiers import flink, flink_string
 from warehouse.model_config import Watermark
 from warehouse.modeltests.inputs import Event, LookupInput, Row, StreamInput, WatermarkStep, column_types
@@ -92,23 +93,24 @@ def _fixture_table(stream: StreamInput, path: Path) -> str:
     if stream.has_watermark_steps:
         columns.append(FlinkColumn(STEP_MARKER, "BOOLEAN"))
     extra = [f"{flink(PROC_TIME)} AS PROCTIME()"] if stream.uses_proc_time else []
-    if stream.watermark:
-        extra.append(watermark_clause(stream.watermark))
+    if stream.event_time:
+        extra += [*rowtime_copy(stream.event_time), watermark_clause(stream.event_time)]
     options = {"connector": "filesystem", "path": path.resolve().as_uri(), "format": "debezium-json"}
     name = (table.database, table.schema, table.name + FIXTURE_SUFFIX)
     return table_ddl(name, columns, table.primary_key, options, extra)
 
 
-def watermark_clause(watermark: Watermark) -> str:
-    """The same WATERMARK the job declares on the table: `column - INTERVAL 'n' UNIT`."""
-    amount, unit = watermark.delay.split()
-    column = flink(watermark.column)
-    return f"WATERMARK FOR {column} AS {column} - INTERVAL {flink_string(amount)} {unit.rstrip('S')}"
+def watermark_clause(event: EventTime) -> str:
+    """The same WATERMARK the job declares on the table: `rowtime - INTERVAL 'n' UNIT`."""
+    amount, unit = event.watermark.delay.split()
+    rowtime = flink(event.rowtime)
+    return f"WATERMARK FOR {rowtime} AS {rowtime} - INTERVAL {flink_string(amount)} {unit.rstrip('S')}"
 
 
 def _input_view(stream: StreamInput) -> str:
     table = stream.table
-    columns = [*table.column_names(), *([PROC_TIME] if stream.uses_proc_time else [])]
+    own = read_columns(table, stream.event_time) if stream.event_time else table.column_names()
+    columns = [*own, *([PROC_TIME] if stream.uses_proc_time else [])]
     source = flink(table.database, table.schema, table.name + FIXTURE_SUFFIX)
     steps_filtered = f" WHERE {flink(STEP_MARKER)} IS NULL" if stream.has_watermark_steps else ""
     select = f"SELECT {', '.join(flink(c) for c in columns)} FROM {source}{steps_filtered}"
