@@ -26,6 +26,7 @@ def write_profile(project: Path, **target: Any) -> Path:
         "rest_port": free_port(),
         "gateway_port": free_port(),
         "rpc_port": free_port(),
+        "mysql_port": free_port(),
         **target.pop("embedded", {}),
     }
     # An absolute home: copies of the project (tests edit models in copies) share the stack and its secrets.

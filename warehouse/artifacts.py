@@ -79,6 +79,16 @@ CONNECTOR_JARS = (
     MavenJar(
         "org.postgresql", "postgresql", "42.7.3", "a2644cbfba1baa145ff7e8c8ef582a6eed7a7ec4ca792f7f054122bdec756268"
     ),
+    MavenJar(
+        "org.apache.flink",
+        "flink-sql-connector-mysql-cdc",
+        "3.5.0",
+        "aa1946f26be3c831f03e22b3f6b4f2ad70b02878817b8648177c3fe1c8d1f440",
+    ),
+    # The mysql-cdc jar bundles no JDBC driver; 8.0.33 is the version it is built and tested against.
+    MavenJar(
+        "com.mysql", "mysql-connector-j", "8.0.33", "e2a3b2fc726a1ac64e998585db86b30fa8bf3f706195b78bb77c5f99bf877bd9"
+    ),
 )
 
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from warehouse.catalog import LATE_ROWS, REGISTRY_SCHEMA, stream_application_name
-from warehouse.config import JobTuning, StoreConnection, milliseconds
+from warehouse.config import JobTuning, MySqlConnection, StoreConnection, milliseconds
 from warehouse.connectors import (
     DEFAULT_TUNING,
     FlinkColumn,
@@ -28,6 +28,7 @@ from warehouse.connectors import (
     cdc_options,
     jdbc_lookup_options,
     jdbc_sink_options,
+    mysql_cdc_options,
     table_ddl,
 )
 from warehouse.errors import WarehouseError
@@ -57,7 +58,7 @@ from warehouse.flinksql import (
 from warehouse.identifiers import flink, flink_string
 from warehouse.jobgroups import Member, fused_reads, group_models
 from warehouse.lifecycle.engine import JobSpec
-from warehouse.project import DbtProject, Model, ModelError, Table
+from warehouse.project import MYSQL, DbtProject, Model, ModelError, Table
 from warehouse.types import flink_type
 from warehouse.valuefit import fit_check, fits_all, rejected, rejection_reason
 
@@ -185,9 +186,12 @@ class Compiler:
         store: StoreConnection,
         tuning: JobTuning = DEFAULT_TUNING,
         runtime: dict[str, str] | None = None,
+        mysql: MySqlConnection | None = None,
     ) -> None:
-        """`runtime`: the settings every job gets (config.job_runtime_settings); a model may override some."""
+        """`runtime`: the settings every job gets (config.job_runtime_settings); a model may override some.
+        `mysql`: the server of the project's MySQL sources."""
         self.project = project
+        self.mysql = mysql or MySqlConnection()
         self.store = store
         self.tuning = tuning
         self.runtime = dict(runtime or {})
@@ -416,14 +420,11 @@ class _JobBuilder:
         key = _table_key(table)
         if key in self.tables:
             return
-        slot = Slot(_slot_name(self.name, table), table.database, table.schema, table.name)
-        self.slots.append(slot)
+        options = self._binlog_options(table)
         uses_proc_time = PROC_TIME in stream.sql
         event = event_time_of(self.compiler.project, table)
         split = event is not None and event.watermark.late_rows == "keep" and reads_event_time(stream.sql)
         extra = [f"{flink(PROC_TIME)} AS PROCTIME()"]  # for every reader in the job that uses it
-        store, tuning = self.compiler.store, self.compiler.tuning
-        options = cdc_options(store, table.database, table.schema, table.name, slot.name, slot.name, tuning)
         if event is None:
             self._add_table(table, table.name, options, extra, key)
             return
@@ -432,6 +433,16 @@ class _JobBuilder:
         self._add_table(table, binlog_name(table)[2] if split else table.name, options, extra, key)
         if split:
             self._split_late_rows(table, event, uses_proc_time)
+
+    def _binlog_options(self, table: Table) -> dict[str, str]:
+        """The CDC reader of `table`: mysql-cdc for a MySQL source, else postgres-cdc over a slot of its own."""
+        if table.connector == MYSQL:
+            reader = f"{self.name}.{_table_key(table)}"
+            return mysql_cdc_options(self.compiler.mysql, table.database, table.name, reader)
+        slot = Slot(_slot_name(self.name, table), table.database, table.schema, table.name)
+        self.slots.append(slot)
+        store, tuning = self.compiler.store, self.compiler.tuning
+        return cdc_options(store, table.database, table.schema, table.name, slot.name, slot.name, tuning)
 
     def _split_late_rows(self, table: Table, event: EventTime, uses_proc_time: bool) -> None:
         """The model reads the rows that are not late; the late ones go to the late-rows table (eventtime.py)."""

@@ -19,7 +19,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError
 
 from warehouse.errors import ConfigError
-from warehouse.secrets import READER_PASSWORD, READER_USER, STORE_PASSWORD, read_secret
+from warehouse.secrets import (
+    MYSQL_PASSWORD,
+    MYSQL_USER,
+    READER_PASSWORD,
+    READER_USER,
+    STORE_PASSWORD,
+    read_secret,
+)
 
 PROFILES_FILE = "profiles.yml"
 ENV_PREFIX = "WAREHOUSE__"
@@ -78,10 +85,33 @@ class FlinkEndpoints(StrictModel):
     rest_url: str = Field(pattern=r"^https?://")
 
 
+class MySqlConnection(StrictModel):
+    """The MySQL-compatible server of the project's MySQL sources: binlog on, `binlog_format=ROW`, and a user
+    with SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE and REPLICATION CLIENT (README "MySQL sources").
+
+    `server_time_zone`: the zone the server reads `timestamp` columns in (Debezium needs it)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(3306, ge=1, le=65535)
+    user: str = MYSQL_USER
+    password: SecretStr = SecretStr("")
+    server_time_zone: str = "UTC"
+
+    def passwords(self) -> dict[str, str]:
+        """Its password under the key a job's `${password:mysql:<user>}` reference names."""
+        return {mysql_login(self.user): self.password.get_secret_value()}
+
+
+def mysql_login(user: str) -> str:
+    """How a job's DDL names a MySQL user's password: apart from the store's users of the same name."""
+    return f"mysql:{user}"
+
+
 class EmbeddedSettings(StrictModel):
     """Ports and sizes of the local stack that `warehouse up` starts."""
 
     postgres_port: int = Field(54329, ge=1, le=65535)
+    mysql_port: int = Field(33069, ge=1, le=65535)
     rest_port: int = Field(18081, ge=1, le=65535)
     gateway_port: int = Field(18083, ge=1, le=65535)
     rpc_port: int = Field(16123, ge=1, le=65535)
@@ -114,6 +144,7 @@ class Profile(StrictModel):
 
     store: Annotated[Embedded | StoreConnection, Field(union_mode="left_to_right")] = "embedded"
     flink: Annotated[Embedded | FlinkEndpoints, Field(union_mode="left_to_right")] = "embedded"
+    mysql: Annotated[Embedded | MySqlConnection, Field(union_mode="left_to_right")] = "embedded"
     parallelism: int = Field(1, ge=1)
     checkpoint_interval: str = Field("10s", pattern=DURATION)
     jobs: JobTuning = JobTuning()
@@ -141,6 +172,21 @@ class Profile(StrictModel):
         store = StoreConnection(port=self.embedded.postgres_port, password=password, reader=reader)
         store._embedded = True
         return store
+
+    @property
+    def mysql_is_embedded(self) -> bool:
+        return self.mysql == "embedded"
+
+    def mysql_connection(self) -> MySqlConnection:
+        """The MySQL server of the project's MySQL sources; the embedded one with the password `up` generated."""
+        if isinstance(self.mysql, MySqlConnection):
+            return self.mysql
+        password = SecretStr(read_secret(self.home, MYSQL_PASSWORD))
+        return MySqlConnection(port=self.embedded.mysql_port, password=password)
+
+    def passwords(self) -> dict[str, str]:
+        """Every password a job may reference: the store's logins and the MySQL sources' user."""
+        return {**self.store_connection().passwords(), **self.mysql_connection().passwords()}
 
     def unreachable_hint(self, key: str) -> str:
         """How to fix an unreachable Flink service (`key`: rest_url or gateway_url) of this profile."""

@@ -1,12 +1,14 @@
-"""Flink DDL for the connectors the warehouse uses: postgres-cdc (binlog side), JDBC (sink and lookup side)."""
+"""Flink DDL for the connectors the warehouse uses: postgres-cdc and mysql-cdc (binlog side), JDBC (sink and
+lookup side)."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from warehouse.config import JobTuning, StoreConnection, milliseconds
+from warehouse.config import JobTuning, MySqlConnection, StoreConnection, milliseconds, mysql_login
 from warehouse.identifiers import flink, flink_string
 from warehouse.secrets import reference
 from warehouse.store import jdbc_url
@@ -76,6 +78,35 @@ def cdc_options(
         "scan.incremental.snapshot.enabled": "true",
         "heartbeat.interval.ms": "10000",
         "debezium.poll.interval.ms": str(milliseconds(tuning.cdc_poll_interval)),
+    }
+
+
+SERVER_IDS_PER_READER = 8  # a mysql-cdc reader takes one server id per parallel subtask
+FIRST_SERVER_ID = 10_000  # below: left to the servers themselves and to other replicas
+
+
+def mysql_cdc_options(mysql: MySqlConnection, database: str, table: str, reader: str) -> dict[str, str]:
+    """mysql-cdc over the binlog (ROW format): incremental snapshot, then the binlog from where it ended.
+
+    Every binlog reader of a MySQL server needs a server id no other replica uses: a range derived from
+    `reader` (the job and table), stable across restarts. Unsigned bigints are read exactly (`precise`);
+    `tinyInt1isBit=false` keeps `tinyint(1)` a number in the snapshot as in the binlog (mysqltypes.py)."""
+    first = FIRST_SERVER_ID + zlib.crc32(reader.encode()) % 2_000_000_000
+    return {
+        "connector": "mysql-cdc",
+        "hostname": mysql.host,
+        "port": str(mysql.port),
+        "username": mysql.user,
+        "password": reference(mysql_login(mysql.user)),
+        "database-name": database,
+        "table-name": table,
+        "server-id": f"{first}-{first + SERVER_IDS_PER_READER - 1}",
+        "server-time-zone": mysql.server_time_zone,
+        "scan.incremental.snapshot.enabled": "true",
+        "heartbeat.interval": "10s",
+        "debezium.bigint.unsigned.handling.mode": "precise",
+        "jdbc.properties.tinyInt1isBit": "false",
+        "jdbc.properties.useSSL": "false",
     }
 
 

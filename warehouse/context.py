@@ -71,7 +71,7 @@ class Context:
     @cached_property
     def gateway(self) -> GatewayClient:
         profile = self.settings.profile
-        passwords = profile.store_connection().passwords()
+        passwords = profile.passwords()
         hint = profile.unreachable_hint("gateway_url")
         return GatewayClient(profile.flink_endpoints().gateway_url, passwords=passwords, hint=hint)
 
@@ -99,7 +99,7 @@ class Context:
         profile = self.settings.profile
         store = profile.store_connection()
         runtime = job_runtime_settings(profile, self.settings.state_uri)
-        compiler = Compiler(self.project, store, profile.jobs, runtime)
+        compiler = Compiler(self.project, store, profile.jobs, runtime, profile.mysql_connection())
         checkpoints = RetainedCheckpoints(self.settings.state_uri)
         return Lifecycle(
             self.project, compiler, Catalog(store), self.engine, Registry(store), checkpoints, self.progress
@@ -133,10 +133,20 @@ class Context:
     def up(self) -> tuple[list[ComponentState], list[Recovered]]:
         """Start the embedded stack (and its supervisor), then resume the jobs `down` parked or a crash stopped."""
         stack = self.stack()
-        stack.up()
+        stack.up(mysql=self._has_mysql_sources())
         recovered = self.recovery().heal() if self.settings.profile.flink_is_embedded else []
         stack.start_supervisor()
         return stack.states(), recovered
+
+    def _has_mysql_sources(self) -> bool:
+        """Whether `up` starts the embedded MySQL server for this project (a project that does not parse yet
+        starts without it; `up` again once it parses)."""
+        from warehouse.project import MYSQL
+
+        try:
+            return any(table.connector == MYSQL for table in self.project.sources.values())
+        except WarehouseError:
+            return False
 
     def down(self) -> tuple[list[Recovered], list[str]]:
         """Park every running job (stop with a savepoint), then stop the embedded stack, keeping the slots the

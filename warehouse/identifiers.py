@@ -35,6 +35,11 @@ def flink(*parts: str) -> str:
     return ".".join("`" + part.replace("`", "``") + "`" for part in parts)
 
 
+def mysql(*parts: str) -> str:
+    """A (possibly qualified) MySQL identifier in backticks (MySQL quotes names as Flink does)."""
+    return flink(*parts)
+
+
 def unquotable_problem(name: str) -> str | None:
     """Why a name cannot travel unquoted through the JDBC connector (its PostgreSQL dialect quotes nothing), or
     None: it must be lower-case snake_case and not a PostgreSQL reserved word."""

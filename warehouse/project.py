@@ -27,6 +27,7 @@ from warehouse.projectcache import ProjectView
 from warehouse.types import unsupported
 
 LOOKUP_META = "warehouse_lookup__"
+POSTGRES, MYSQL = "postgres", "mysql"  # the systems a source table can live in
 
 
 class ModelError(WarehouseError):
@@ -51,6 +52,7 @@ class Table:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
     description: str = ""
+    connector: str = POSTGRES  # where a source table lives: the store's PostgreSQL, or a MySQL server
 
     @property
     def qualified(self) -> str:
@@ -307,7 +309,10 @@ def _model(node: Any, tables: dict[str, str]) -> Model:
 def _source(source: Any) -> Table:
     where = f"{source.original_file_path} (source {source.source_name}.{source.name})"
     primary_key = (source.meta or {}).get("primary_key") or (source.source_meta or {}).get("primary_key")
+    connector = _source_connector(source, where)
     columns = tuple(_columns(source.columns, where))
+    if connector == MYSQL:
+        columns = tuple(_from_mysql(column, where) for column in columns)
     if not primary_key:
         raise ModelError(
             "source table has no primary key",
@@ -318,8 +323,36 @@ def _source(source: Any) -> Table:
     _check_supported(columns, where, written=False)
     name = source.identifier or source.name
     return Table(
-        source.unique_id, source.database, source.schema, name, columns, tuple(primary_key), source.description
+        source.unique_id,
+        source.database,
+        source.schema,
+        name,
+        columns,
+        tuple(primary_key),
+        source.description,
+        connector,
     )
+
+
+def _source_connector(source: Any, where: str) -> str:
+    connector = (source.source_meta or {}).get("connector", POSTGRES)
+    if connector not in (POSTGRES, MYSQL):
+        raise ModelError(
+            f"unknown source connector '{connector}'",
+            where=where,
+            hint=f"set `meta: {{connector: {MYSQL}}}` on a MySQL source, or leave it out for a PostgreSQL one",
+        )
+    return str(connector)
+
+
+def _from_mysql(column: Column, where: str) -> Column:
+    """A MySQL source column is declared with its MySQL type; the catalog and jobs see its store type."""
+    from warehouse.mysqltypes import pg_type
+
+    try:
+        return Column(column.name, pg_type(column.data_type), column.description)
+    except ConfigError as exc:
+        raise ModelError(f"column '{column.name}': {exc.message}", where=where, hint=exc.hint) from None
 
 
 def _columns(columns: dict[str, Any], where: str) -> list[Column]:

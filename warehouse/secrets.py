@@ -20,6 +20,8 @@ from warehouse.errors import ConfigError
 STORE_PASSWORD = "store-password"
 READER_PASSWORD = "reader-password"
 READER_USER = "warehouse_reader"
+MYSQL_PASSWORD = "mysql-password"
+MYSQL_USER = "warehouse_cdc"  # the embedded MySQL server's login for CDC readers and the warehouse
 REFERENCE = re.compile(r"\$\{password:([^}]+)\}")
 HIDDEN = "******"
 

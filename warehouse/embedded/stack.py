@@ -1,4 +1,5 @@
-"""`warehouse up` / `down` for the embedded stack: PostgreSQL, JobManager, TaskManager, SQL Gateway.
+"""`warehouse up` / `down` for the embedded stack: PostgreSQL, JobManager, TaskManager, SQL Gateway, and MariaDB
+for a project with MySQL sources (once started for a project, it belongs to the stack until its home is removed).
 
 With a remote profile both are no-ops: the rest of the product only ever sees endpoints.
 """
@@ -16,6 +17,7 @@ from warehouse.artifacts import ensure_flink
 from warehouse.config import Settings
 from warehouse.embedded.flink import EmbeddedFlink, flink_components, role
 from warehouse.embedded.java import Java, find_java
+from warehouse.embedded.mariadb import EmbeddedMariaDB, connect_mysql, install_mariadb
 from warehouse.embedded.postgres import EmbeddedPostgres
 from warehouse.embedded.processes import (
     environment,
@@ -32,14 +34,16 @@ from warehouse.embedded.processes import (
 )
 from warehouse.errors import FlinkError, ServiceUnavailable, StackError
 from warehouse.gateway import GatewayClient
+from warehouse.identifiers import mysql
 from warehouse.jobmanager import JobManagerClient
-from warehouse.secrets import READER_PASSWORD, STORE_PASSWORD, ensure_secret
+from warehouse.secrets import MYSQL_PASSWORD, READER_PASSWORD, STORE_PASSWORD, ensure_secret
 from warehouse.store import connect, drop_database, drop_slots, ensure_database, warehouse_slots
 
 Progress = Callable[[str], None]
 SUPERVISOR = "supervisor"
 STORE_DATABASES = ("warehouse", "shop")
 SETUP_FOLDER = "setup"
+MYSQL_SETUP_SUFFIX = ".mysql.sql"  # setup/<database>.mysql.sql runs in the embedded MySQL server
 
 
 @dataclass(frozen=True)
@@ -56,29 +60,44 @@ class EmbeddedStack:
         self.profile = settings.profile
         self.progress = progress
         self.postgres = EmbeddedPostgres(self.profile.home, self.profile.embedded.postgres_port)
+        self.mariadb = EmbeddedMariaDB(self.profile.home, self.profile.embedded.mysql_port)
 
     # ---- up -------------------------------------------------------------------------------------
-    def up(self) -> list[ComponentState]:
-        """Start what is not running, then the supervisor that keeps it running until `down`."""
+    def up(self, mysql: bool = False) -> list[ComponentState]:
+        """Start what is not running (MariaDB too when `mysql`: the project has MySQL sources), then the
+        supervisor that keeps it running until `down`."""
         before = self.states()
-        if before and all(state.running for state in before if state.name != SUPERVISOR):
+        wanted = mysql and self.profile.mysql_is_embedded and not self._uses_mariadb()
+        if before and not wanted and all(state.running for state in before if state.name != SUPERVISOR):
             self.progress("the embedded stack is already running")
         else:
-            self.start_missing()
+            self.start_missing(mysql)
         if self.profile.store_is_embedded:
             self.run_setup()
         return self.states()
 
-    def start_missing(self) -> list[str]:
+    def start_missing(self, mysql: bool = False) -> list[str]:
         """Start every component that is not running (`up`, and the supervisor after a crash); their names."""
         missing = [state.name for state in self.states() if not state.running and state.name != SUPERVISOR]
         java = find_java() if self.profile.flink_is_embedded else None
         self._check_ports()
         if self.profile.store_is_embedded:
             self._up_postgres()
+        if self.profile.mysql_is_embedded and (mysql or self._uses_mariadb()):
+            self._up_mariadb()
         if java is not None:
             self._up_flink(java)
         return missing
+
+    def _uses_mariadb(self) -> bool:
+        return self.mariadb.data_dir.exists()
+
+    def _up_mariadb(self) -> None:
+        install_mariadb(self.progress)
+        password = ensure_secret(self.profile.home, MYSQL_PASSWORD)
+        if self.mariadb.pid() is None:
+            self.progress(f"starting MariaDB on 127.0.0.1:{self.mariadb.port}")
+        self.mariadb.start(password)
 
     def start_supervisor(self) -> None:
         """After `up` resumed the jobs: from now on a component that dies is started again."""
@@ -113,22 +132,51 @@ class EmbeddedStack:
             ensure_database(connection, database)
 
     def run_setup(self) -> None:
-        """The project's setup/<database>.sql scripts (`warehouse init` writes one for its example source): each
-        creates its database on the embedded store and runs in it, once. A script that fails leaves no database,
-        so the next `up` runs it again; to run one again, drop its database."""
+        """The project's setup scripts, each once, in a database of its own that it creates: setup/<database>.sql
+        on the embedded store (`warehouse init` writes one for its example source), setup/<database>.mysql.sql
+        on the embedded MySQL server. A script that fails leaves no database, so the next `up` runs it again;
+        to run one again, drop its database."""
         folder = self.settings.project_dir / SETUP_FOLDER
+        scripts = sorted(folder.glob("*.sql")) if folder.is_dir() else []
+        for script in scripts:
+            if script.name.endswith(MYSQL_SETUP_SUFFIX):
+                self._run_mysql_setup(script)
+            else:
+                self._run_store_setup(script)
+
+    def _run_store_setup(self, script: Path) -> None:
         connection = self.profile.store_connection()
-        for script in sorted(folder.glob("*.sql")) if folder.is_dir() else []:
-            if not ensure_database(connection, script.stem):
-                continue
+        if not ensure_database(connection, script.stem):
+            return
+        try:
+            with connect(connection, database=script.stem) as conn:
+                conn.execute(script.read_text().encode())  # bytes: no parameters, several statements
+        except psycopg.Error as exc:
+            drop_database(connection, script.stem)
+            raise _setup_failed(script, exc) from None
+        self.progress(f"ran {SETUP_FOLDER}/{script.name} in the new database {script.stem}")
+
+    def _run_mysql_setup(self, script: Path) -> None:
+        import pymysql
+
+        if not self.profile.mysql_is_embedded or self.mariadb.pid() is None:
+            return
+        database = script.name.removesuffix(MYSQL_SETUP_SUFFIX)
+        login = self.profile.mysql_connection()
+        with connect_mysql(login.host, login.port, login.user, login.password.get_secret_value()) as conn:
+            cursor = conn.cursor()
+            if cursor.execute("SHOW DATABASES LIKE %s", [database]):
+                return
+            cursor.execute(f"CREATE DATABASE {mysql(database)}")
             try:
-                with connect(connection, database=script.stem) as conn:
-                    conn.execute(script.read_text().encode())  # bytes: no parameters, several statements
-            except psycopg.Error as exc:
-                drop_database(connection, script.stem)
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise StackError(first, where=str(script), hint="fix the SQL and run `warehouse up` again") from None
-            self.progress(f"ran {SETUP_FOLDER}/{script.name} in the new database {script.stem}")
+                cursor.execute(f"USE {mysql(database)}")
+                cursor.execute(script.read_text())  # several statements: the connection allows them
+                while cursor.nextset():  # each statement's error surfaces here
+                    pass
+            except pymysql.MySQLError as exc:
+                cursor.execute(f"DROP DATABASE {mysql(database)}")
+                raise _setup_failed(script, exc) from None
+        self.progress(f"ran {SETUP_FOLDER}/{script.name} in the new MySQL database {database}")
 
     def _up_flink(self, java: Java) -> None:
         jars = ensure_flink(self.profile.jar_cache, self.profile.maven_repository, self.progress, java.executable)
@@ -164,6 +212,8 @@ class EmbeddedStack:
         wanted = []
         if self.profile.store_is_embedded and self.postgres.pid() is None:
             wanted.append(("postgres_port", "PostgreSQL", embedded.postgres_port))
+        if self.profile.mysql_is_embedded and self._uses_mariadb() and self.mariadb.pid() is None:
+            wanted.append(("mysql_port", "MariaDB", embedded.mysql_port))
         if self.profile.flink_is_embedded:
             flink_ports = [
                 ("rpc_port", "JobManager RPC", embedded.rpc_port),
@@ -196,6 +246,9 @@ class EmbeddedStack:
             self.postgres.stop()
             stopped.append("postgres")
             self.progress("stopped PostgreSQL")
+        if self.mariadb.stop():
+            stopped.append("mariadb")
+            self.progress("stopped MariaDB")
         return stopped
 
     def _drop_slots(self, keep: Collection[str]) -> int:
@@ -211,6 +264,9 @@ class EmbeddedStack:
         if self.profile.store_is_embedded:
             pid = self.postgres.pid()
             states.append(ComponentState("postgres", pid is not None, f"pid {pid}" if pid else "stopped"))
+        if self.profile.mysql_is_embedded and self._uses_mariadb():
+            pid = self.mariadb.pid()
+            states.append(ComponentState("mariadb", pid is not None, f"pid {pid}" if pid else "stopped"))
         if self.profile.flink_is_embedded:
             for component in self._flink_components():
                 process = running(self._pid_file(component))
@@ -232,6 +288,11 @@ class EmbeddedStack:
 
     def _pid_file(self, component: str) -> Path:
         return pid_path(self.profile.home, component)
+
+
+def _setup_failed(script: Path, exc: Exception) -> StackError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StackError(first, where=str(script), hint="fix the SQL and run `warehouse up` again")
 
 
 def _answers(call: Callable[[], object]) -> bool:
