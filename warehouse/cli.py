@@ -167,6 +167,23 @@ def compile_(context: Context, select: str | None) -> None:
 
 
 @cli.command()
+@click.pass_obj
+def sync(context: Context) -> None:
+    """Mirror the sources that declare `sync:`: write a model per matching table from the source's catalog.
+
+    `plan` and `run` sync first; run it alone to review the mirrored models (models/.../_sync/) before."""
+    reports = context.sync()
+    if not reports:
+        click.echo("no source declares `sync:` (see README 'Whole-database sync')")
+    for report in reports:
+        click.echo(f"{report.source}: {len(report.tables)} table(s) mirrored ({', '.join(report.tables)})")
+        for change in report.changes:
+            click.echo(f"  {change}")
+        for path in report.files:
+            click.echo(f"  wrote {path.relative_to(context.project_dir)}" if path.exists() else f"  removed {path}")
+
+
+@cli.command()
 @SELECT_OPTION
 @click.option("--full-refresh", is_flag=True, help="Drop and rebuild the selected tables and their dependants.")
 @click.option(

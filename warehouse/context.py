@@ -34,6 +34,9 @@ if TYPE_CHECKING:  # what only some commands need is imported by their methods: 
     from warehouse.lifecycle.recover import Recovered, Recovery
     from warehouse.lineage import LineageNode
     from warehouse.modeltests import ModelTestResult
+    from warehouse.sync.declaration import SyncedSource
+    from warehouse.sync.introspect import SourceTable
+    from warehouse.sync.mirror import SyncReport
 
 Progress = Callable[[str], None]
 
@@ -139,12 +142,18 @@ class Context:
         return stack.states(), recovered
 
     def _has_mysql_sources(self) -> bool:
-        """Whether `up` starts the embedded MySQL server for this project (a project that does not parse yet
-        starts without it; `up` again once it parses)."""
+        """Whether `up` starts the embedded MySQL server for this project: it has a MySQL source, a MySQL sync
+        declaration or a MySQL setup script (a project that does not parse yet starts without it; `up` again)."""
+        from warehouse.embedded.stack import MYSQL_SETUP_SUFFIX, SETUP_FOLDER
         from warehouse.project import MYSQL
+        from warehouse.sync.declaration import find_declarations
 
+        if any((self.project_dir / SETUP_FOLDER).glob("*" + MYSQL_SETUP_SUFFIX)):
+            return True
         try:
-            return any(table.connector == MYSQL for table in self.project.sources.values())
+            declared = find_declarations(self.project_dir, self.project.model_paths())
+            sources = self.project.sources.values()
+            return any(s.connector == MYSQL for s in declared) or any(t.connector == MYSQL for t in sources)
         except WarehouseError:
             return False
 
@@ -198,8 +207,36 @@ class Context:
         return written
 
     def run(self, selector: str | None = None, full_refresh: bool = False) -> list[Action]:
-        """Compile, decide and apply (see `plan`): start, keep, resume, upgrade or rebuild each selected job."""
+        """Sync the mirrored sources, then compile, decide and apply (see `plan`): start, keep, resume, upgrade or
+        rebuild each selected job."""
+        self._sync_before_planning()
         return self.lifecycle.run(selector, full_refresh)
+
+    def sync(self) -> list[SyncReport]:
+        """Mirror every source that declares `sync:` (sync/): read its database's catalog, evolve each mirror by
+        the source's schema-change policy and write the mirrored models; the project is read again after."""
+        from warehouse.sync.declaration import find_declarations
+        from warehouse.sync.mirror import mirror
+
+        sources = find_declarations(self.project_dir, self.project.model_paths())
+        reports = [mirror(self.project_dir, source, self._source_tables(source)) for source in sources]
+        if any(report.files for report in reports):
+            self.refresh()
+        return reports
+
+    def _source_tables(self, source: SyncedSource) -> list[SourceTable]:
+        from warehouse.sync.introspect import mysql_tables, pg_tables
+
+        profile = self.settings.profile
+        if source.connector == "mysql":
+            return mysql_tables(profile.mysql_connection(), source.database, source.name)
+        return pg_tables(profile.store_connection(), source.database, source.schema, source.name)
+
+    def _sync_before_planning(self) -> None:
+        """`plan` and `run` see the sources as they are now: a new table or column is mirrored first."""
+        for report in self.sync():
+            for change in report.changes:
+                self.progress(f"sync {report.source}: {change}")
 
     def run_reviewed(self, path: Path) -> list[Action]:
         """Apply a plan written by `plan --out`, refusing if a fresh plan differs from it in any way."""
@@ -215,7 +252,9 @@ class Context:
         return check_models(self.lifecycle, selector)
 
     def plan(self, selector: str | None = None, full_refresh: bool = False) -> Plan:
-        """What `run` would do, with the facts each decision rests on; applies nothing."""
+        """What `run` would do, with the facts each decision rests on; applies nothing to the warehouse (the
+        mirrored sources' models are synced first, as `run` does)."""
+        self._sync_before_planning()
         return self.lifecycle.plan(selector, full_refresh)
 
     def data_tests(self, selector: str | None = None) -> list[DataTestResult]:

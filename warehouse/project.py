@@ -171,6 +171,11 @@ class DbtProject:
         os.environ["WAREHOUSE_STORE_PASSWORD"] = store.password.get_secret_value()
         return folder
 
+    def model_paths(self) -> list[str]:
+        """The folders dbt reads models (and their yml) from."""
+        configured = self._dbt_project().get("model-paths")
+        return [str(path) for path in configured] if isinstance(configured, list) else ["models"]
+
     def _profile_name(self) -> str:
         project = self._dbt_project()
         return str(project.get("profile") or project.get("name") or "warehouse")
