@@ -62,7 +62,7 @@ def mysql_tables(mysql: MySqlConnection, database: str, source: str) -> list[Sou
     try:
         with connect_mysql(mysql.host, mysql.port, mysql.user, mysql.password.get_secret_value()) as conn:
             cursor = conn.cursor()
-            _require_row_binlog(cursor, source)
+            require_row_binlog(cursor, source)
             cursor.execute(MYSQL_COLUMNS, [database])
             columns = cursor.fetchall()
             cursor.execute(MYSQL_KEYS, [database])
@@ -79,7 +79,7 @@ def mysql_tables(mysql: MySqlConnection, database: str, source: str) -> list[Sou
 PRIVILEGES = "GRANT SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO the sync user"
 
 
-def _require_row_binlog(cursor: Any, source: str) -> None:
+def require_row_binlog(cursor: Any, source: str) -> None:
     cursor.execute("SHOW VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image')")
     settings = {str(name).lower(): str(value).upper() for name, value in cursor.fetchall()}
     wanted = {"log_bin": "ON", "binlog_format": "ROW", "binlog_row_image": "FULL"}
