@@ -521,10 +521,18 @@ def catalog(context: Context) -> None:
     "--rate", default=2_000.0, show_default=True, help="Changes per second fed to the OLTP tables (0 = full speed)."
 )
 @click.option("--seed", default=42, show_default=True, help="Seed of the generator (same seed, same workload).")
+@click.option(
+    "--source",
+    type=click.Choice(["postgres", "mysql"]),
+    default="postgres",
+    show_default=True,
+    help="Where the shop's OLTP tables live: the store's `shop` database, or a MySQL `shop` database mirrored "
+    "whole into ODS by `sync:` (MariaDB is started for it).",
+)
 @click.pass_obj
-def demo(context: Context, orders: int, rate: float, seed: int) -> None:
+def demo(context: Context, orders: int, rate: float, seed: int, source: str) -> None:
     """The e-commerce demo: fresh OLTP tables in `shop`, every layer's job started, live load, ADS shown live."""
-    fed = context.demo(orders, rate or None, seed)
+    fed = context.demo(orders, rate or None, seed, source)
     click.echo(f"fed {fed:,} changes; the jobs keep running: `warehouse status`, `warehouse catalog`")
 
 

@@ -132,6 +132,7 @@ class CompiledJob:
     column_types: dict[str, str] = field(default_factory=dict)  # `table.column` -> Flink type, for state checks
     fused: list[str] = field(default_factory=list)  # "upstream -> reader" reads of a query instead of a binlog
     lookups: list[str] = field(default_factory=list)  # the tables its models look up (point lookups in the store)
+    mysql_reads: list[str] = field(default_factory=list)  # MySQL tables it reads by mysql-cdc (no snapshot metrics)
 
     def only(self) -> CompiledModel:
         """The model of a job compiled for one model (unit tests, lineage, `check`'s per-model findings)."""
@@ -225,6 +226,7 @@ class Compiler:
             builder.column_types,
             builder.fused,
             builder.lookups,
+            builder.mysql_reads,
         )
 
     def group(self, alone: list[CompiledJob]) -> list[CompiledJob]:
@@ -327,6 +329,7 @@ class _JobBuilder:
         self.fused: list[str] = []  # "upstream -> reader", for `compile` and the registry
         self.fused_views: set[str] = set()  # table keys declared as a view of a member's rows
         self.lookups: list[str] = []
+        self.mysql_reads: list[str] = []
 
     def inserts(self, model: Model, stream: Stream) -> list[str]:
         """Rows with a complete primary key whose every value fits its column go to the sink; the others to
@@ -437,6 +440,7 @@ class _JobBuilder:
     def _binlog_options(self, table: Table) -> dict[str, str]:
         """The CDC reader of `table`: mysql-cdc for a MySQL source, else postgres-cdc over a slot of its own."""
         if table.connector == MYSQL:
+            self.mysql_reads.append(table.name)
             reader = f"{self.name}.{_table_key(table)}"
             return mysql_cdc_options(self.compiler.mysql, table.database, table.name, reader)
         slot = Slot(_slot_name(self.name, table), table.database, table.schema, table.name)

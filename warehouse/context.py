@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # what only some commands need is imported by their methods: 
     from warehouse.bench.results import BenchResult
     from warehouse.checks import Finding
     from warehouse.compiler import CompiledJob
+    from warehouse.demo.generator import DemoConfig, Op
     from warehouse.doctor import Check
     from warehouse.explore.adhoc import AdhocResult
     from warehouse.explore.binlog import Change
@@ -151,9 +152,9 @@ class Context:
         if any((self.project_dir / SETUP_FOLDER).glob("*" + MYSQL_SETUP_SUFFIX)):
             return True
         try:
-            declared = find_declarations(self.project_dir, self.project.model_paths())
-            sources = self.project.sources.values()
-            return any(s.connector == MYSQL for s in declared) or any(t.connector == MYSQL for t in sources)
+            if any(s.connector == MYSQL for s in find_declarations(self.project_dir, self.project.model_paths())):
+                return True  # before its first sync, a project whose models ref() the mirrors does not parse
+            return any(table.connector == MYSQL for table in self.project.sources.values())
         except WarehouseError:
             return False
 
@@ -320,15 +321,43 @@ class Context:
         store = self.settings.profile.store_connection()
         return collect(Registry(store).all(), self.jobmanager, store)
 
-    def demo(self, orders: int = 20_000, rate: float | None = 2_000, seed: int = 42) -> int:
-        """Fresh OLTP tables, every job (re)started on them, then the load generator; returns changes fed."""
+    def demo(self, orders: int = 20_000, rate: float | None = 2_000, seed: int = 42, source: str = "postgres") -> int:
+        """Fresh OLTP tables, every job (re)started on them, then the load generator; returns changes fed.
+        `source`: `postgres` (the store's `shop` database) or `mysql` (a MySQL `shop` database mirrored whole
+        into ODS by `sync:`, then the example's DWD / DWS / ADS: demo/mysql.py)."""
         from warehouse.demo.generator import DemoConfig
         from warehouse.demo.live import feed, prepare_shop, settle
 
+        if source == "mysql":
+            return self._demo_mysql(DemoConfig(seed=seed, n_orders=orders), rate)
         store = self.settings.profile.store_connection()
         prepare_shop(store)
         self.run(full_refresh=True)
         fed = feed(store, DemoConfig(seed=seed, n_orders=orders), rate, self.progress)
+        settle(store, self.progress)
+        return fed
+
+    def mysql_demo_project(self) -> Context:
+        """The project `demo --source mysql` runs: the example with its ODS mirrors replaced by a MySQL `sync:`
+        declaration (demo/mysql.py), under the stack's home."""
+        return self.for_project(self.settings.home / "demo-mysql")
+
+    def _demo_mysql(self, config: DemoConfig, rate: float | None) -> int:
+        from warehouse.demo.live import feed, settle
+        from warehouse.demo.mysql import apply_mysql, prepare_mysql_shop, write_variant
+
+        variant = self.for_project(write_variant(self.project_dir, self.settings.home / "demo-mysql"))
+        variant.up()  # starts MySQL for it
+        login = self.settings.profile.mysql_connection()
+        prepare_mysql_shop(login)
+        self.progress(f"the variant project with the MySQL sync is in {variant.project_dir}")
+        variant.run(full_refresh=True)
+        store = self.settings.profile.store_connection()
+
+        def to_mysql(ops: list[Op], rate: float | None, progress: Progress | None) -> int:
+            return apply_mysql(login, ops, rate, progress)
+
+        fed = feed(store, config, rate, self.progress, to_mysql)
         settle(store, self.progress)
         return fed
 

@@ -12,11 +12,12 @@ from warehouse.context import Context
 __all__ = ["ORACLE", "OracleTable", "actual_rows", "assert_drains_to_oracle", "diff", "differences", "oracle_rows"]
 
 
-def differences(context: Context, skip: frozenset[str] | set[str] = frozenset()) -> str:
-    """Every layer against the oracle (but the tables in `skip`); the empty string when all are equal."""
+def differences(context: Context, skip: frozenset[str] | set[str] = frozenset(), source_database: str = "shop") -> str:
+    """Every layer against the oracle (but the tables in `skip`), the oracle run over the OLTP tables in
+    `source_database`; the empty string when all are equal."""
     database = context.store.database
     relations = {table: Relation(database, *table.split(".")) for table in ORACLE if table not in skip}
-    found = table_differences(context.store, relations)
+    found = table_differences(context.store, relations, source_database=source_database)
     return "\n".join(f"{table}: {text}" for table, text in found.items() if text)
 
 

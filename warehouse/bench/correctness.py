@@ -42,11 +42,15 @@ class Correctness(BaseModel):
 
 
 def differences(
-    store: StoreConnection, relations: Mapping[str, Relation], names: NameHistory | None = None
+    store: StoreConnection,
+    relations: Mapping[str, Relation],
+    names: NameHistory | None = None,
+    source_database: str = "shop",
 ) -> dict[str, str]:
-    """Per oracle table (e.g. "dws.dws_user_daily") the difference to the oracle; "" where equal."""
+    """Per oracle table (e.g. "dws.dws_user_daily") the difference to the oracle (run over the OLTP tables in
+    `source_database`); "" where equal."""
     found = {}
-    with connect(store, database="shop") as shop:
+    with connect(store, database=source_database) as shop:
         for layer_table, relation in relations.items():
             parameters = cutoff(shop, layer_table)
             with connect(store, database=relation.database) as conn:

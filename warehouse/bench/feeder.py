@@ -13,7 +13,6 @@ import multiprocessing
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from psycopg import sql
 from warehouse.bench.workload import is_order_insert, read_ops
 from warehouse.config import StoreConnection
 from warehouse.demo.generator import Op, Value
+from warehouse.demo.loader import chunks
 from warehouse.demo.schema import SHOP_DATABASE, SHOP_SCHEMA, SHOP_TABLES
 from warehouse.identifiers import pg
 from warehouse.store import connect
@@ -48,7 +48,7 @@ def apply_batched(
     """Apply `ops`, `per_commit` to a transaction, at most `rate` operations per second; return how many."""
     statements = _Statements(conn)
     started, applied = time.monotonic(), 0
-    for chunk in _chunks(ops, max(1, min(per_commit, MAX_OPS_PER_COMMIT))):
+    for chunk in chunks(ops, max(1, min(per_commit, MAX_OPS_PER_COMMIT))):
         with conn.pipeline(), conn.transaction():
             for statement, params in statements.for_transaction(chunk):
                 conn.execute(statement, params)
@@ -121,12 +121,6 @@ def _count(counters: Counters, chunk: list[Op]) -> None:
         counters.ops.value += len(chunk)
     with counters.orders.get_lock():
         counters.orders.value += sum(1 for op in chunk if is_order_insert(op))
-
-
-def _chunks(ops: Iterable[Op], size: int) -> Iterator[list[Op]]:
-    iterator = iter(ops)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 Statement = tuple[bytes, list[str]]

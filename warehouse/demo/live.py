@@ -33,16 +33,31 @@ def prepare_shop(store: StoreConnection) -> None:
         create_shop_schema(conn)
 
 
-def feed(store: StoreConnection, config: DemoConfig, rate: float | None, say: Progress) -> int:
-    """Load products, wait until the ODS layer has them (the DWD lookup needs them), then the order stream."""
+Applier = Callable[[list[Op], float | None, Progress | None], int]
+
+
+def feed(
+    store: StoreConnection, config: DemoConfig, rate: float | None, say: Progress, to: Applier | None = None
+) -> int:
+    """Load products, wait until the ODS layer has them (the DWD lookup needs them), then the order stream;
+    `to` applies operations to the OLTP database (default: the store's `shop` database)."""
     ops = generate(config)
     products = [op for op in ops if op.table == "product_catalog"]
-    with connect(store, database=SHOP_DATABASE) as shop, connect(store) as warehouse:
-        apply(shop, products)
+    applier = to or _store_applier(store)
+    with connect(store) as warehouse:
+        applier(products, None, None)
         _await_products(warehouse, len(products), say)
         say(f"feeding {len(ops) - len(products):,} changes at {rate or 'full speed'} ops/s")
-        applied = apply(shop, _orders(ops), rate=rate, progress=_reporter(warehouse, say))
+        applied = applier(_orders(ops), rate, _reporter(warehouse, say))
     return applied + len(products)
+
+
+def _store_applier(store: StoreConnection) -> Applier:
+    def apply_to_store(ops: list[Op], rate: float | None, progress: Progress | None) -> int:
+        with connect(store, database=SHOP_DATABASE) as shop:
+            return apply(shop, ops, rate=rate, progress=progress)
+
+    return apply_to_store
 
 
 def settle(store: StoreConnection, say: Progress, quiet_for: float = 5, timeout: float = 120) -> None:

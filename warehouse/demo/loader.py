@@ -33,13 +33,13 @@ def apply(
     if rate is not None and rate <= 0:
         raise ValueError("rate must be positive")
     size = batch if rate is None else max(1, min(batch, int(rate / COMMITS_PER_SECOND_WHEN_LIMITED)))
-    meter = _Meter(rate, progress, len(ops) if isinstance(ops, Sized) else None)
+    meter = Meter(rate, progress, len(ops) if isinstance(ops, Sized) else None)
     statements = _Statements(conn)
     with conn.pipeline(), conn.cursor() as cursor:
-        for chunk in _chunks(ops, size):
+        for chunk in chunks(ops, size):
             with conn.transaction():
                 for op in chunk:
-                    cursor.execute(statements.of(op), _parameters(op))
+                    cursor.execute(statements.of(op), parameters(op))
             meter.done(len(chunk))
     meter.finish()
     return meter.applied
@@ -74,7 +74,7 @@ def _statement(op: Op) -> sql.Composed:
     return sql.SQL("DELETE FROM {} WHERE {} = %s").format(table, key)
 
 
-def _parameters(op: Op) -> list[Any]:
+def parameters(op: Op) -> list[Any]:
     # Timestamps and decimals travel as strings of unknown type: PostgreSQL parses them into the column's type.
     if op.kind == "insert":
         return list(op.values.values())
@@ -83,13 +83,13 @@ def _parameters(op: Op) -> list[Any]:
     return [op.key]
 
 
-def _chunks(ops: Iterable[Op], size: int) -> Iterator[list[Op]]:
+def chunks(ops: Iterable[Op], size: int) -> Iterator[list[Op]]:
     iterator = iter(ops)
     while chunk := list(islice(iterator, size)):
         yield chunk
 
 
-class _Meter:
+class Meter:
     """Counts applied operations, holds them to the target rate, and reports about once a second."""
 
     def __init__(self, rate: float | None, progress: Progress | None, total: int | None) -> None:

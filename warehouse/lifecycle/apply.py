@@ -79,6 +79,7 @@ class Lifecycle:
         self.progress = progress
         self.started_clean: dict[str, str] = {}  # model -> job id, for the jobs this run started clean
         self.histories: set[str] = set()  # the jobs this run waited for until their snapshot was read
+        self.without_snapshot_metrics: set[str] = set()  # jobs started clean whose readers report no snapshot
 
     # ---- compile and decide ---------------------------------------------------------------------
     def compile(self, unique_ids: list[str]) -> list[CompiledJob]:
@@ -149,7 +150,7 @@ class Lifecycle:
             _require_unchanged(plan, reviewed)
         _refuse(plan)
         self._validate(plan)
-        self.started_clean, self.histories = {}, set()
+        self.started_clean, self.histories, self.without_snapshot_metrics = {}, set(), set()
         ordered = [s for s in plan.steps if s.kind == "removed"] + [s for s in plan.steps if s.job is not None]
         return [action for step in ordered for action in self._apply(step, full_refresh)]
 
@@ -191,10 +192,13 @@ class Lifecycle:
         job_id = self._submit(job.spec(), None)
         self._save(job, job_id)
         self.started_clean.update({model.name: job_id for model in job.models})
+        if job.mysql_reads:
+            self.without_snapshot_metrics.add(job_id)
         actions = [self._clean_action(step, name, job_id, changes[name]) for name in step.members]
         for action in actions:
             self.progress(f"{action.model}: {action.action} in job {job.name} ({job_id}) {action.detail}".rstrip())
-        if job.event_time and await_history(self.engine.jobmanager, job_id, job.name, self.progress):
+        metrics = job_id not in self.without_snapshot_metrics
+        if job.event_time and await_history(self.engine.jobmanager, job_id, job.name, self.progress, metrics=metrics):
             release_held_watermarks(job, self.engine.store, self.progress)
         return actions
 
@@ -215,7 +219,8 @@ class Lifecycle:
         for table in [read.table.name for read in job.event_time] + job.lookups:
             upstream = self.started_clean.get(table)
             if upstream and upstream not in self.histories:
-                await_history(self.engine.jobmanager, upstream, table, self.progress)
+                metrics = upstream not in self.without_snapshot_metrics
+                await_history(self.engine.jobmanager, upstream, table, self.progress, metrics=metrics)
                 self.histories.add(upstream)
 
     def _start_from(self, job: CompiledJob, restore_from: str, action: str, detail: str) -> list[Action]:
