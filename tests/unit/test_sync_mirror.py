@@ -14,7 +14,7 @@ from warehouse.config import MySqlConnection
 from warehouse.errors import ConfigError, ServiceUnavailable
 from warehouse.sync.declaration import SyncedSource, SyncSpec, find_declarations
 from warehouse.sync.evolution import SchemaChangeStopped
-from warehouse.sync.introspect import SourceColumn, SourceTable, mysql_tables, require_row_binlog
+from warehouse.sync.introspect import SourceColumn, SourceTable, mysql_tables, require_privileges, require_row_binlog
 from warehouse.sync.mirror import mirror
 
 
@@ -146,3 +146,35 @@ def test_an_unreachable_mysql_source_names_the_source_and_the_profile_key() -> N
         mysql_tables(mysql, "shop", "shop")
     assert caught.value.message.startswith("source shop: cannot log in to MySQL as warehouse_cdc")
     assert caught.value.hint == "check `mysql` in profiles.yml"
+
+
+ALL_BUT_SELECT = "RELOAD, REPLICATION SLAVE, REPLICATION CLIENT"
+
+
+@pytest.mark.parametrize(
+    ("grants", "missing"),
+    [
+        (["GRANT SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `cdc`@`%`"], None),
+        (["GRANT SELECT, RELOAD, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `cdc`@`%`"], None),  # MariaDB's name
+        (["GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION"], None),
+        (["GRANT SELECT ON *.* TO `cdc`@`%`"], ALL_BUT_SELECT),
+        (["GRANT USAGE ON *.* TO `cdc`", "GRANT SELECT ON `shop`.* TO `cdc`"], ALL_BUT_SELECT),
+    ],
+)  # fmt: skip
+def test_a_mysql_user_without_the_replication_privileges_is_refused(grants: list[str], missing: str | None) -> None:
+    if missing is None:
+        require_privileges(grants, "cdc", "shop")
+        return
+    with pytest.raises(ConfigError) as caught:
+        require_privileges(grants, "cdc", "shop")
+    assert caught.value.message == f"source shop: the MySQL user cdc lacks {missing}"
+    assert caught.value.hint and caught.value.hint.startswith("GRANT SELECT, RELOAD, REPLICATION SLAVE")
+
+
+def test_a_table_a_reader_cannot_follow_is_refused_with_its_fix(tmp_path: Path) -> None:
+    problem = "its updates do not log the old row (replica identity is not full): run `ALTER TABLE ...`"
+    tags = SourceTable("tags", (SourceColumn("id", "integer"),), ("id",), problem)
+    pg = SyncedSource("app", "app", "public", "postgres", SyncSpec(), "models/sources.yml")
+    with pytest.raises(ConfigError, match="source app, table tags: its updates do not log the old row"):
+        mirror(tmp_path, pg, [tags])
+    assert mirror(tmp_path, pg, [SourceTable("tags", tags.columns, ("id",))]).tables == ("tags",)

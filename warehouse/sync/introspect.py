@@ -7,7 +7,7 @@ change-log reader needs first: a ROW binlog (MySQL) or `wal_level=logical` (Post
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from warehouse.config import MySqlConnection, StoreConnection
@@ -21,6 +21,10 @@ MYSQL_COLUMNS = (
 MYSQL_KEYS = (
     "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
     "WHERE TABLE_SCHEMA = %s AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY TABLE_NAME, ORDINAL_POSITION"
+)
+PG_NOT_FULL = (
+    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND c.relreplident <> 'f'"
 )
 PG_COLUMNS = (
     "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
@@ -48,6 +52,7 @@ class SourceTable:
     name: str
     columns: tuple[SourceColumn, ...]
     primary_key: tuple[str, ...]
+    problem: str = ""  # why a change-log reader cannot follow it yet, with the fix (e.g. replica identity)
 
     def column(self, name: str) -> SourceColumn | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -63,6 +68,8 @@ def mysql_tables(mysql: MySqlConnection, database: str, source: str) -> list[Sou
         with connect_mysql(mysql.host, mysql.port, mysql.user, mysql.password.get_secret_value()) as conn:
             cursor = conn.cursor()
             require_row_binlog(cursor, source)
+            cursor.execute("SHOW GRANTS")
+            require_privileges([str(row[0]) for row in cursor.fetchall()], mysql.user, source)
             cursor.execute(MYSQL_COLUMNS, [database])
             columns = cursor.fetchall()
             cursor.execute(MYSQL_KEYS, [database])
@@ -91,6 +98,27 @@ def require_row_binlog(cursor: Any, source: str) -> None:
         )
 
 
+REPLICATION_PRIVILEGES = ("SELECT", "RELOAD", "REPLICATION SLAVE", "REPLICATION CLIENT")
+EQUIVALENT = {"REPLICATION CLIENT": ("BINLOG MONITOR",)}  # MariaDB 10.5+ renamed it
+
+
+def require_privileges(grants: list[str], user: str, source: str) -> None:
+    """Refuse a MySQL user that could not snapshot or follow the binlog (from its SHOW GRANTS lines)."""
+    granted = " ".join(line.upper() for line in grants)
+    if "ALL PRIVILEGES ON *.*" in granted:
+        return
+    missing = [
+        privilege
+        for privilege in REPLICATION_PRIVILEGES
+        if not any(name in granted for name in (privilege, *EQUIVALENT.get(privilege, ())))
+    ]
+    if missing:
+        raise ConfigError(
+            f"source {source}: the MySQL user {user} lacks {', '.join(missing)}",
+            hint=f"GRANT {', '.join(REPLICATION_PRIVILEGES)} ON *.* TO {user} (as an administrator of the server)",
+        )
+
+
 def pg_tables(store: StoreConnection, database: str, schema: str, source: str) -> list[SourceTable]:
     """The tables of a PostgreSQL schema; refuses a server without logical decoding."""
     import psycopg
@@ -107,9 +135,16 @@ def pg_tables(store: StoreConnection, database: str, schema: str, source: str) -
                 )
             columns = conn.execute(PG_COLUMNS, [schema]).fetchall()
             keys = conn.execute(PG_KEYS, [schema]).fetchall()
+            partial = {str(name) for (name,) in conn.execute(PG_NOT_FULL, [schema]).fetchall()}
     except psycopg.Error as exc:
         raise ConfigError(f"source {source}: cannot list the tables of {database}.{schema}: {exc}") from None
-    return _tables(columns, keys)
+    return [_needs_full_identity(table, schema) if table.name in partial else table for table in _tables(columns, keys)]
+
+
+def _needs_full_identity(table: SourceTable, schema: str) -> SourceTable:
+    """postgres-cdc reads an update's old row, which PostgreSQL logs whole only under REPLICA IDENTITY FULL."""
+    fix = f"ALTER TABLE {schema}.{table.name} REPLICA IDENTITY FULL"
+    return replace(table, problem=f"its updates do not log the old row (replica identity is not full): run `{fix}`")
 
 
 def _tables(columns: Iterable[tuple[Any, ...]], keys: Iterable[tuple[Any, ...]]) -> list[SourceTable]:

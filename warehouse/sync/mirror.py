@@ -50,6 +50,9 @@ def _evolved(
 ) -> Evolution:
     where = f"source {source.name}, table {table.name}"
     table = replace(table, primary_key=tuple(source.spec.keys.get(table.name) or table.primary_key))
+    if table.problem:
+        hint = "or exclude the table in the sync block"
+        raise ConfigError(f"{where}: {table.problem}", where=source.where, hint=hint)
     if not table.primary_key:
         raise ConfigError(
             f"{where} has no primary key: a mirror needs one to apply updates and deletes",
