@@ -63,8 +63,9 @@ def write_variant(example: Path, target: Path) -> Path:
     if target.exists():
         shutil.rmtree(target / "models", ignore_errors=True)
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(example / name, target / name)
+    shutil.copy(example / "dbt_project.yml", target / "dbt_project.yml")
+    if (example / "profiles.yml").is_file():  # the variant runs on the example's settings either way
+        shutil.copy(example / "profiles.yml", target / "profiles.yml")
     shutil.copytree(example / "macros", target / "macros", dirs_exist_ok=True)
     shutil.copytree(example / "models", target / "models", ignore=_mirrors)
     (target / "models" / "sources.yml").write_text(yaml.safe_dump(SYNC_DECLARATION, sort_keys=False))
