@@ -15,8 +15,8 @@ from tests.helpers import write_profile
 from tests.integration.oracle import differences
 from warehouse.context import Context
 from warehouse.demo.schema import SHOP_TABLES, create_shop_schema
-from warehouse.embedded.mariadb import connect_mysql
 from warehouse.identifiers import mysql
+from warehouse.mysqlclient import connect_mysql
 from warehouse.store import connect, ensure_database
 
 pytestmark = pytest.mark.integration
@@ -40,7 +40,7 @@ def copy_mysql_shop(context: Context) -> None:
     store = context.settings.profile.store_connection()
     ensure_database(store, ORACLE_SOURCE)
     with (
-        connect_mysql(login.host, login.port, login.user, login.password.get_secret_value(), "shop") as source,
+        connect_mysql(login, "shop") as source,
         connect(store, database=ORACLE_SOURCE) as target,
     ):
         create_shop_schema(target)

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import psutil
 import pytest
+from pydantic import SecretStr
 
 from tests.helpers import free_port
-from warehouse.embedded.mariadb import EmbeddedMariaDB, connect_mysql, install_mariadb
+from warehouse.config import MySqlConnection
+from warehouse.embedded.mariadb import EmbeddedMariaDB, install_mariadb
 from warehouse.errors import ServiceUnavailable
+from warehouse.mysqlclient import connect_mysql
 from warehouse.secrets import MYSQL_USER
 
 pytestmark = pytest.mark.integration
@@ -30,7 +33,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedMariaDB
 
 def query(server: EmbeddedMariaDB, statement: str) -> list[tuple[object, ...]]:
     """Rows of one statement, run as the CDC user over TCP on 127.0.0.1."""
-    with connect_mysql("127.0.0.1", server.port, MYSQL_USER, PASSWORD) as conn, conn.cursor() as cursor:
+    login = MySqlConnection(port=server.port, user=MYSQL_USER, password=SecretStr(PASSWORD))
+    with connect_mysql(login) as conn, conn.cursor() as cursor:
         cursor.execute(statement)
         return list(cursor.fetchall())
 
@@ -62,7 +66,7 @@ def test_cdc_user_logs_in_over_tcp_and_may_replicate(server: EmbeddedMariaDB) ->
 
 def test_wrong_password_is_refused(server: EmbeddedMariaDB) -> None:
     with pytest.raises(ServiceUnavailable, match="Access denied"):
-        connect_mysql("127.0.0.1", server.port, MYSQL_USER, "not-the-password")
+        connect_mysql(MySqlConnection(port=server.port, user=MYSQL_USER, password=SecretStr("not-the-password")))
 
 
 def test_second_start_is_a_no_op_while_running(server: EmbeddedMariaDB) -> None:

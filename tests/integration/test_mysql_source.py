@@ -15,7 +15,7 @@ import pytest
 from tests.helpers import eventually
 from tests.integration.test_doors import files_holding
 from warehouse.context import Context
-from warehouse.embedded.mariadb import connect_mysql
+from warehouse.mysqlclient import connect_mysql
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +93,7 @@ def legacy(stack: Context, tmp_path_factory: pytest.TempPathFactory) -> Context:
 
 def source_rows(context: Context) -> list[tuple[Any, ...]]:
     mysql = context.settings.profile.mysql_connection()
-    with connect_mysql(mysql.host, mysql.port, mysql.user, mysql.password.get_secret_value(), "legacy") as conn:
+    with connect_mysql(mysql, "legacy") as conn:
         cursor = conn.cursor()
         cursor.execute(f"SELECT {COLUMNS} FROM orders")
         return sorted(_normal(row) for row in cursor.fetchall())
@@ -117,7 +117,7 @@ def test_a_mysql_table_is_mirrored_with_every_type_exactly(legacy: Context) -> N
     legacy.run()
     eventually(lambda: source_rows(legacy) == ods_rows(legacy), timeout=180, interval=2)
     mysql = legacy.settings.profile.mysql_connection()
-    with connect_mysql(mysql.host, mysql.port, mysql.user, mysql.password.get_secret_value(), "legacy") as conn:
+    with connect_mysql(mysql, "legacy") as conn:
         cursor = conn.cursor()
         cursor.execute("INSERT INTO orders (order_id, shop_id, flag, note) VALUES (4, 10, 127, %s)", ['{"b": null}'])
         cursor.execute(

@@ -16,7 +16,7 @@ import pytest
 
 from tests.helpers import eventually
 from warehouse.context import Context
-from warehouse.embedded.mariadb import connect_mysql
+from warehouse.mysqlclient import connect_mysql
 from warehouse.store import connect
 from warehouse.sync.evolution import SchemaChangeStopped
 
@@ -79,7 +79,7 @@ def synced(stack: Context, tmp_path_factory: pytest.TempPathFactory) -> Context:
 
 def mysql_rows(context: Context, table: str) -> list[tuple[Any, ...]]:
     login = context.settings.profile.mysql_connection()
-    with connect_mysql(login.host, login.port, login.user, login.password.get_secret_value(), "mshop") as conn:
+    with connect_mysql(login, "mshop") as conn:
         cursor = conn.cursor()
         cursor.execute(f"SELECT * FROM `{table}`")
         return sorted(_normal(row) for row in cursor.fetchall())
@@ -125,7 +125,7 @@ def differences(context: Context) -> dict[str, tuple[list[Any], list[Any]]]:
 
 def mysql_execute(context: Context, *statements: str) -> None:
     login = context.settings.profile.mysql_connection()
-    with connect_mysql(login.host, login.port, login.user, login.password.get_secret_value(), "mshop") as conn:
+    with connect_mysql(login, "mshop") as conn:
         cursor = conn.cursor()
         for statement in statements:
             cursor.execute(statement)

@@ -82,9 +82,9 @@ def _mirrors(folder: str, names: list[str]) -> set[str]:
 
 def prepare_mysql_shop(login: MySqlConnection) -> None:
     """A fresh `shop` database in the MySQL server (the demo owns it)."""
-    from warehouse.embedded.mariadb import connect_mysql
+    from warehouse.mysqlclient import connect_mysql
 
-    with connect_mysql(login.host, login.port, login.user, login.password.get_secret_value()) as conn:
+    with connect_mysql(login) as conn:
         cursor = conn.cursor()
         cursor.execute(f"DROP DATABASE IF EXISTS {mysql(SHOP_DATABASE)}")
         cursor.execute(f"CREATE DATABASE {mysql(SHOP_DATABASE)}")
@@ -97,13 +97,12 @@ def apply_mysql(
     login: MySqlConnection, ops: Iterable[Op], rate: float | None = None, progress: Progress | None = None
 ) -> int:
     """The operations in order, in small transactions, at most `rate` per second (as loader.apply does)."""
-    from warehouse.embedded.mariadb import connect_mysql
+    from warehouse.mysqlclient import connect_mysql
 
     operations = list(ops)
     size = 500 if rate is None else max(1, min(500, int(rate / COMMITS_PER_SECOND_WHEN_LIMITED)))
     meter = Meter(rate, progress, len(operations))
-    password = login.password.get_secret_value()
-    with connect_mysql(login.host, login.port, login.user, password, SHOP_DATABASE) as conn:
+    with connect_mysql(login, SHOP_DATABASE) as conn:
         cursor = conn.cursor()
         for chunk in chunks(operations, size):
             conn.begin()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import psutil
 
 from warehouse.embedded.processes import environment, port_open, tail, wait_until
-from warehouse.errors import ServiceUnavailable, StackError
+from warehouse.errors import StackError
 from warehouse.secrets import MYSQL_USER
 
 if TYPE_CHECKING:
@@ -84,30 +84,6 @@ def _find(program: str) -> Path | None:
     path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin", "/usr/bin"])
     found = shutil.which(program, path=path)
     return Path(found) if found else None
-
-
-def connect_mysql(
-    host: str, port: int, user: str, password: str, database: str | None = None
-) -> pymysql.connections.Connection:
-    """A client connection in autocommit and utf8mb4. Several statements per execute are allowed: setup
-    scripts run whole (their errors surface as the results are read)."""
-    import pymysql
-    from pymysql.constants import CLIENT
-
-    try:
-        return pymysql.connect(
-            host=host,
-            port=port,
-            user=user,
-            password=password,
-            database=database,
-            autocommit=True,
-            charset="utf8mb4",
-            connect_timeout=10,
-            client_flag=CLIENT.MULTI_STATEMENTS,
-        )
-    except pymysql.MySQLError as exc:
-        raise ServiceUnavailable(f"cannot log in to MySQL as {user}: {exc}", where=f"{host}:{port}") from None
 
 
 def native_password_hash(password: str) -> str:

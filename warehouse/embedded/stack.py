@@ -17,7 +17,7 @@ from warehouse.artifacts import ensure_flink
 from warehouse.config import Settings
 from warehouse.embedded.flink import EmbeddedFlink, flink_components, role
 from warehouse.embedded.java import Java, find_java
-from warehouse.embedded.mariadb import EmbeddedMariaDB, connect_mysql, install_mariadb
+from warehouse.embedded.mariadb import EmbeddedMariaDB, install_mariadb
 from warehouse.embedded.postgres import EmbeddedPostgres
 from warehouse.embedded.processes import (
     environment,
@@ -36,6 +36,7 @@ from warehouse.errors import FlinkError, ServiceUnavailable, StackError
 from warehouse.gateway import GatewayClient
 from warehouse.identifiers import mysql
 from warehouse.jobmanager import JobManagerClient
+from warehouse.mysqlclient import connect_mysql
 from warehouse.secrets import MYSQL_PASSWORD, READER_PASSWORD, STORE_PASSWORD, ensure_secret
 from warehouse.store import connect, drop_database, drop_slots, ensure_database, warehouse_slots
 
@@ -163,7 +164,7 @@ class EmbeddedStack:
             return
         database = script.name.removesuffix(MYSQL_SETUP_SUFFIX)
         login = self.profile.mysql_connection()
-        with connect_mysql(login.host, login.port, login.user, login.password.get_secret_value()) as conn:
+        with connect_mysql(login) as conn:
             cursor = conn.cursor()
             if cursor.execute("SHOW DATABASES LIKE %s", [database]):
                 return

@@ -62,10 +62,10 @@ def mysql_tables(mysql: MySqlConnection, database: str, source: str) -> list[Sou
     """The base tables of a MySQL database; refuses a server whose binlog a reader cannot follow."""
     import pymysql
 
-    from warehouse.embedded.mariadb import connect_mysql
+    from warehouse.mysqlclient import connect_mysql
 
     try:
-        with connect_mysql(mysql.host, mysql.port, mysql.user, mysql.password.get_secret_value()) as conn:
+        with connect_mysql(mysql) as conn:
             cursor = conn.cursor()
             require_row_binlog(cursor, source)
             cursor.execute("SHOW GRANTS")
