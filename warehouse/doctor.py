@@ -34,10 +34,30 @@ def run_checks(settings: Settings) -> list[Check]:
         checks += [_java, _jars]
     if profile.store_is_embedded or profile.flink_is_embedded:
         checks.append(_ports)
-    checks += [_postgres, _jobmanager, _sql_gateway, _jobs]
+    checks += [_postgres, _mysql, _jobmanager, _sql_gateway, _jobs]
     if profile.flink_is_embedded or profile.store_is_embedded:
         checks.append(_supervisor)
     return [check for group in checks for check in _guarded(group, settings)]
+
+
+def _mysql(settings: Settings) -> list[Check]:
+    """The MySQL server of the sources: a remote one, or the embedded one once the stack started it."""
+    from warehouse.embedded.mariadb import EmbeddedMariaDB
+    from warehouse.mysqlclient import connect_mysql
+    from warehouse.sync.introspect import require_privileges, require_row_binlog
+
+    profile = settings.profile
+    if profile.mysql_is_embedded and not EmbeddedMariaDB(profile.home, profile.embedded.mysql_port).data_dir.exists():
+        return []  # no project on this stack has a MySQL source
+    login = profile.mysql_connection()
+    with connect_mysql(login) as conn:
+        cursor = conn.cursor()
+        cursor.execute("SELECT VERSION()")
+        version = str((cursor.fetchone() or ["?"])[0])
+        require_row_binlog(cursor, f"on {login.host}:{login.port}")
+        cursor.execute("SHOW GRANTS")
+        require_privileges([str(row[0]) for row in cursor.fetchall()], login.user, f"on {login.host}:{login.port}")
+    return [Check("mysql", True, f"{version} at {login.host}:{login.port}: ROW binlog, replication privileges")]
 
 
 def _guarded(group: Callable[[Settings], list[Check]], settings: Settings) -> list[Check]:

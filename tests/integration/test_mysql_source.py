@@ -135,3 +135,10 @@ def test_the_mysql_password_is_in_no_file_but_its_secret(legacy: Context) -> Non
     legacy.compile()
     for folder in {legacy.project_dir, legacy.settings.profile.home}:
         assert files_holding(folder, password) == [], folder
+
+
+def test_doctor_checks_the_mysql_server_of_the_sources(legacy: Context) -> None:
+    from warehouse.doctor import run_checks
+
+    (check,) = [check for check in run_checks(legacy.settings) if check.name == "mysql"]
+    assert check.ok and "ROW binlog, replication privileges" in check.detail, check
