@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # what only some commands need is imported by their methods: 
     from warehouse.sync.mirror import SyncReport
 
 Progress = Callable[[str], None]
+MYSQL_DEMO_FOLDER = "demo-mysql"  # under the stack's home: the project `demo --source mysql` runs
 
 
 def stderr_progress(message: str) -> None:
@@ -340,13 +341,13 @@ class Context:
     def mysql_demo_project(self) -> Context:
         """The project `demo --source mysql` runs: the example with its ODS mirrors replaced by a MySQL `sync:`
         declaration (demo/mysql.py), under the stack's home."""
-        return self.for_project(self.settings.home / "demo-mysql")
+        return self.for_project(self.settings.home / MYSQL_DEMO_FOLDER)
 
     def _demo_mysql(self, config: DemoConfig, rate: float | None) -> int:
         from warehouse.demo.live import feed, settle
         from warehouse.demo.mysql import apply_mysql, prepare_mysql_shop, write_variant
 
-        variant = self.for_project(write_variant(self.project_dir, self.settings.home / "demo-mysql"))
+        variant = self.for_project(write_variant(self.project_dir, self.settings.home / MYSQL_DEMO_FOLDER))
         variant.up()  # starts MySQL for it
         login = self.settings.profile.mysql_connection()
         prepare_mysql_shop(login)

@@ -15,6 +15,7 @@ import pytest
 from tests.helpers import eventually
 from tests.integration.test_doors import files_holding
 from warehouse.context import Context
+from warehouse.errors import StackError
 from warehouse.mysqlclient import connect_mysql
 
 pytestmark = pytest.mark.integration
@@ -142,3 +143,22 @@ def test_doctor_checks_the_mysql_server_of_the_sources(legacy: Context) -> None:
 
     (check,) = [check for check in run_checks(legacy.settings) if check.name == "mysql"]
     assert check.ok and "ROW binlog, replication privileges" in check.detail, check
+
+
+def test_a_mysql_setup_script_runs_once_and_a_failing_one_is_retried(legacy: Context, tmp_path: Path) -> None:
+    shutil.copy(legacy.project_dir / "profiles.yml", tmp_path / "profiles.yml")
+    (tmp_path / "setup").mkdir()
+    script = tmp_path / "setup" / "scratch_2.mysql.sql"
+    script.write_text("CREATE TABLE t (id int PRIMARY KEY);\nINSERT INTO missing VALUES (1);\n")
+    context = Context(tmp_path, progress=lambda message: None)
+    with pytest.raises(StackError) as caught:
+        context.up()
+    assert caught.value.where == str(script) and "scratch_2.missing' doesn't exist" in caught.value.message
+    assert caught.value.hint == "fix the SQL and run `warehouse up` again"
+    script.write_text("CREATE TABLE t (id int PRIMARY KEY);\nINSERT INTO t VALUES (1);\n")
+    context.up()
+    context.up()  # not again: the database exists
+    with connect_mysql(context.settings.profile.mysql_connection(), "scratch_2") as conn:
+        cursor = conn.cursor()
+        cursor.execute("SELECT count(*) FROM t")
+        assert cursor.fetchone() == (1,)

@@ -166,7 +166,7 @@ class EmbeddedStack:
         login = self.profile.mysql_connection()
         with connect_mysql(login) as conn:
             cursor = conn.cursor()
-            if cursor.execute("SHOW DATABASES LIKE %s", [database]):
+            if cursor.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", [database]):
                 return
             cursor.execute(f"CREATE DATABASE {mysql(database)}")
             try:
