@@ -6,9 +6,12 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from warehouse.context import Context
 
 SHARED_CACHE = Path("~/.cache/warehouse").expanduser()
 
@@ -52,3 +55,10 @@ def eventually(check: Callable[[], Any], timeout: float = 10.0, interval: float 
         value = check()
     assert value, f"condition not met within {timeout}s (last value: {value!r})"
     return value
+
+
+def remove_jobs(context: Context) -> None:
+    """The jobs of a project on the session's stack, removed at the end (as the shop fixture does)."""
+    for record in context.lifecycle.registry.all().values():
+        if set(record.members) & {model.name for model in context.project.models.values()}:
+            context.engine.remove(record.job_id, [slot["name"] for slot in record.slots])

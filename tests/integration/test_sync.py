@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import eventually
+from tests.helpers import eventually, remove_jobs
 from warehouse.context import Context
 from warehouse.mysqlclient import connect_mysql
 from warehouse.store import connect
@@ -56,12 +56,13 @@ sources:
     meta:
       sync: {models: "ods_p_{table}", schema_changes: exception}
 """
+MIRRORS = "path:models/ods/_sync"  # a selection: a whole-project run would retire the other projects' jobs
 MYSQL_TABLES = {"orders": "order_id", "orders_pay": "pay_id", "product_catalog": "product_id"}
 PG_TABLES = {"users": "user_id", "shops": "shop_id", "tags": "tag_id"}
 
 
 @pytest.fixture(scope="module")
-def synced(stack: Context, tmp_path_factory: pytest.TempPathFactory) -> Context:
+def synced(stack: Context, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     project = tmp_path_factory.mktemp("synced")
     shutil.copy(stack.project_dir / "profiles.yml", project / "profiles.yml")
     scaffold = Path(__file__).parents[2] / "warehouse" / "resources" / "scaffold"
@@ -74,7 +75,8 @@ def synced(stack: Context, tmp_path_factory: pytest.TempPathFactory) -> Context:
     (project / "setup" / "pshop.sql").write_text(PG_SETUP)
     context = Context(project, progress=lambda message: None)
     context.up()
-    return context
+    yield context
+    remove_jobs(context)
 
 
 def mysql_rows(context: Context, table: str) -> list[tuple[Any, ...]]:
@@ -141,9 +143,10 @@ def test_two_databases_are_mirrored_whole_and_follow_every_change(synced: Contex
     reports = {report.source: report for report in synced.sync()}
     assert reports["mshop"].tables == ("orders", "orders_pay", "product_catalog")  # audit_log: excluded
     assert reports["pshop"].tables == ("shops", "tags", "users")
-    actions = {action.model: action for action in synced.run()}
+    actions = {action.model: action for action in synced.run(MIRRORS)}
     assert set(actions) == {f"ods_{t}" for t in MYSQL_TABLES} | {f"ods_p_{t}" for t in PG_TABLES}
-    assert set(synced.lifecycle.registry.all()) == {"sync_mshop", "sync_pshop"}  # one job per source database
+    jobs = {r.job for r in synced.lifecycle.registry.all().values() if set(r.members) & set(actions)}
+    assert jobs == {"sync_mshop", "sync_pshop"}  # one job per source database
     eventually(lambda: not differences(synced), timeout=240, interval=2)
     mysql_execute(
         synced,
@@ -173,7 +176,7 @@ def test_a_column_and_a_table_added_at_the_source_show_up_with_no_row_lost(synce
     MYSQL_TABLES["coupons"] = "coupon_id"
     changes = [change for report in synced.sync() for change in report.changes]
     assert "orders: added column note (varchar(20))" in changes
-    assert "ods_coupons" in {action.model for action in synced.run()}
+    assert "ods_coupons" in {action.model for action in synced.run(MIRRORS)}
     mysql_execute(synced, "INSERT INTO coupons VALUES (3, 1.50)", "DELETE FROM orders WHERE order_id = 3")
     eventually(lambda: not differences(synced), timeout=240, interval=2)
     assert len(ods_rows(synced, "ods_orders")) == 4 and len(ods_rows(synced, "ods_coupons")) == 3
@@ -182,7 +185,7 @@ def test_a_column_and_a_table_added_at_the_source_show_up_with_no_row_lost(synce
 def test_a_narrowing_under_exception_stops_with_the_fix_and_loses_nothing(synced: Context) -> None:
     pg_execute(synced, "ALTER TABLE public.tags ALTER COLUMN label TYPE varchar(10)")
     with pytest.raises(SchemaChangeStopped) as caught:
-        synced.run()
+        synced.run(MIRRORS)
     message = caught.value.message
     assert "table tags: column label: character varying(20) -> character varying(10) is not a widening" in message
     assert "schema_changes: exception stops here" in message and caught.value.where == "models/sources.yml"
