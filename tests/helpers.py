@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import time
 from collections.abc import Callable
@@ -62,3 +63,17 @@ def remove_jobs(context: Context) -> None:
     for record in context.lifecycle.registry.all().values():
         if set(record.members) & {model.name for model in context.project.models.values()}:
             context.engine.remove(record.job_id, [slot["name"] for slot in record.slots])
+
+
+SCAFFOLD = Path(__file__).parents[1] / "warehouse" / "resources" / "scaffold"
+
+
+def bare_project(folder: Path, profiles: Path) -> Path:
+    """A project with no model yet: the scaffold's dbt_project.yml and macros, `profiles` (a stack's), and
+    empty `models/ods` and `setup` folders for the test to fill."""
+    shutil.copy(profiles, folder / "profiles.yml")
+    shutil.copy(SCAFFOLD / "dbt_project.yml", folder / "dbt_project.yml")
+    shutil.copytree(SCAFFOLD / "macros", folder / "macros")
+    (folder / "models" / "ods").mkdir(parents=True)
+    (folder / "setup").mkdir()
+    return folder

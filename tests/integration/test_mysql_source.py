@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import eventually, remove_jobs
+from tests.helpers import bare_project, eventually, remove_jobs
 from tests.integration.test_doors import files_holding
 from warehouse.context import Context
 from warehouse.errors import StackError
@@ -78,15 +78,9 @@ COLUMNS = "order_id, shop_id, flag, fee, status, created, seen, note, big, small
 @pytest.fixture(scope="module")
 def legacy(stack: Context, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
     """A project with one MySQL source on the session's stack; `up` starts MariaDB and runs its setup."""
-    project = tmp_path_factory.mktemp("legacy")
-    shutil.copy(stack.project_dir / "profiles.yml", project / "profiles.yml")
-    scaffold = Path(__file__).parents[2] / "warehouse" / "resources" / "scaffold"
-    shutil.copy(scaffold / "dbt_project.yml", project / "dbt_project.yml")
-    shutil.copytree(scaffold / "macros", project / "macros")
-    (project / "models" / "ods").mkdir(parents=True)
+    project = bare_project(tmp_path_factory.mktemp("legacy"), stack.project_dir / "profiles.yml")
     (project / "models" / "legacy.yml").write_text(SOURCES)
     (project / "models" / "ods" / "ods_legacy_orders.sql").write_text(MODEL)
-    (project / "setup").mkdir()
     (project / "setup" / "legacy.mysql.sql").write_text(SETUP)
     context = Context(project, progress=lambda message: None)
     context.up()

@@ -6,15 +6,13 @@ row lost or duplicated; a narrowing under `schema_changes: exception` stops with
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import eventually, remove_jobs
+from tests.helpers import bare_project, eventually, remove_jobs
 from warehouse.context import Context
 from warehouse.mysqlclient import connect_mysql
 from warehouse.store import connect
@@ -63,14 +61,8 @@ PG_TABLES = {"users": "user_id", "shops": "shop_id", "tags": "tag_id"}
 
 @pytest.fixture(scope="module")
 def synced(stack: Context, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
-    project = tmp_path_factory.mktemp("synced")
-    shutil.copy(stack.project_dir / "profiles.yml", project / "profiles.yml")
-    scaffold = Path(__file__).parents[2] / "warehouse" / "resources" / "scaffold"
-    shutil.copy(scaffold / "dbt_project.yml", project / "dbt_project.yml")
-    shutil.copytree(scaffold / "macros", project / "macros")
-    (project / "models" / "ods").mkdir(parents=True)
+    project = bare_project(tmp_path_factory.mktemp("synced"), stack.project_dir / "profiles.yml")
     (project / "models" / "sources.yml").write_text(DECLARATIONS)
-    (project / "setup").mkdir()
     (project / "setup" / "mshop.mysql.sql").write_text(MYSQL_SETUP)
     (project / "setup" / "pshop.sql").write_text(PG_SETUP)
     context = Context(project, progress=lambda message: None)
