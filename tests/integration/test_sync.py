@@ -47,14 +47,16 @@ sources:
     schema: mshop
     meta:
       connector: mysql
-      sync: {exclude: [audit_log]}
+      sync: {exclude: [audit_log], models: "ods_m_{table}"}
   - name: pshop
     database: pshop
     schema: public
     meta:
       sync: {models: "ods_p_{table}", schema_changes: exception}
 """
-MIRRORS = "path:models/ods/_sync"  # a selection: a whole-project run would retire the other projects' jobs
+# The session's stack runs the shop too: its own model names (not ods_orders) and a selection (a whole-project run
+# would retire the shop's jobs).
+MIRRORS = "path:models/ods/_sync"
 MYSQL_TABLES = {"orders": "order_id", "orders_pay": "pay_id", "product_catalog": "product_id"}
 PG_TABLES = {"users": "user_id", "shops": "shop_id", "tags": "tag_id"}
 
@@ -107,7 +109,7 @@ def _normal(row: tuple[Any, ...]) -> tuple[Any, ...]:
 def differences(context: Context) -> dict[str, tuple[list[Any], list[Any]]]:
     found = {}
     pairs: list[tuple[str, Callable[[Context, str], list[tuple[Any, ...]]], str]] = [
-        *((f"ods_{t}", mysql_rows, t) for t in MYSQL_TABLES),
+        *((f"ods_m_{t}", mysql_rows, t) for t in MYSQL_TABLES),
         *((f"ods_p_{t}", pg_rows, t) for t in PG_TABLES),
     ]
     for model, read_source, table in pairs:
@@ -136,7 +138,7 @@ def test_two_databases_are_mirrored_whole_and_follow_every_change(synced: Contex
     assert reports["mshop"].tables == ("orders", "orders_pay", "product_catalog")  # audit_log: excluded
     assert reports["pshop"].tables == ("shops", "tags", "users")
     actions = {action.model: action for action in synced.run(MIRRORS)}
-    assert set(actions) == {f"ods_{t}" for t in MYSQL_TABLES} | {f"ods_p_{t}" for t in PG_TABLES}
+    assert set(actions) == {f"ods_m_{t}" for t in MYSQL_TABLES} | {f"ods_p_{t}" for t in PG_TABLES}
     jobs = {r.job for r in synced.lifecycle.registry.all().values() if set(r.members) & set(actions)}
     assert jobs == {"sync_mshop", "sync_pshop"}  # one job per source database
     eventually(lambda: not differences(synced), timeout=240, interval=2)
@@ -168,10 +170,10 @@ def test_a_column_and_a_table_added_at_the_source_show_up_with_no_row_lost(synce
     MYSQL_TABLES["coupons"] = "coupon_id"
     changes = [change for report in synced.sync() for change in report.changes]
     assert "orders: added column note (varchar(20))" in changes
-    assert "ods_coupons" in {action.model for action in synced.run(MIRRORS)}
+    assert "ods_m_coupons" in {action.model for action in synced.run(MIRRORS)}
     mysql_execute(synced, "INSERT INTO coupons VALUES (3, 1.50)", "DELETE FROM orders WHERE order_id = 3")
     eventually(lambda: not differences(synced), timeout=240, interval=2)
-    assert len(ods_rows(synced, "ods_orders")) == 4 and len(ods_rows(synced, "ods_coupons")) == 3
+    assert len(ods_rows(synced, "ods_m_orders")) == 4 and len(ods_rows(synced, "ods_m_coupons")) == 3
 
 
 def test_a_narrowing_under_exception_stops_with_the_fix_and_loses_nothing(synced: Context) -> None:
