@@ -68,6 +68,14 @@ def test_a_table_no_longer_included_keeps_its_mirror_and_exclude_is_the_way_out(
         mirror(tmp_path, shop(schema_changes="exception"), [ORDERS])
 
 
+def test_an_excluded_table_is_no_longer_mirrored(tmp_path: Path) -> None:
+    mirror(tmp_path, shop(), [ORDERS, table("tmp", ("id", "int"))])
+    report = mirror(tmp_path, shop(exclude=["tmp"]), [ORDERS, table("tmp", ("id", "int"))])
+    assert report.changes == ("tmp: excluded, no longer mirrored (its table stays; a whole `run` retires its job)",)
+    generated = tmp_path / "models" / "ods" / "_sync"
+    assert not (generated / "ods_tmp.sql").exists() and "ods_tmp" not in (generated / "shop.yml").read_text()
+
+
 def test_a_table_without_a_key_is_refused_unless_one_is_declared(tmp_path: Path) -> None:
     audit = table("audit_log", ("at", "datetime"), ("what", "text"), key=())
     with pytest.raises(ConfigError) as caught:

@@ -38,9 +38,13 @@ def mirror(project_dir: Path, source: SyncedSource, tables: list[SourceTable]) -
     changes = [f"{name}: {change}" for name, evolution in evolutions.items() for change in evolution.changes]
     mirrored = [evolution.table for evolution in evolutions.values()]
     for name, (table, dropped) in previous.items():
-        if name not in evolutions:
-            mirrored.append(_vanished(source, _with_store_types(source, table, dropped)))
-            changes.append(f"{name}: gone from the source; its mirror is kept (exclude it to stop mirroring it)")
+        if name in evolutions:
+            continue
+        if not source.spec.mirrors(name):
+            changes.append(f"{name}: excluded, no longer mirrored (its table stays; a whole `run` retires its job)")
+            continue
+        mirrored.append(_vanished(source, _with_store_types(source, table, dropped)))
+        changes.append(f"{name}: gone from the source; its mirror is kept (exclude it to stop mirroring it)")
     files = write(project_dir, source, sorted(mirrored, key=lambda t: t.name))
     return SyncReport(source.name, tuple(sorted(evolutions)), tuple(changes), tuple(files))
 
