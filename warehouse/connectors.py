@@ -106,7 +106,6 @@ def mysql_cdc_options(mysql: MySqlConnection, database: str, table: str, reader:
         "heartbeat.interval": "10s",
         "debezium.bigint.unsigned.handling.mode": "precise",
         "jdbc.properties.tinyInt1isBit": "false",
-        "jdbc.properties.useSSL": "false",
     }
 
 
