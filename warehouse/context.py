@@ -144,20 +144,19 @@ class Context:
         return stack.states(), recovered
 
     def _has_mysql_sources(self) -> bool:
-        """Whether `up` starts the embedded MySQL server for this project: it has a MySQL source, a MySQL sync
-        declaration or a MySQL setup script (a project that does not parse yet starts without it; `up` again)."""
+        """Whether `up` starts the embedded MySQL server for this project: a source of it (a sync declaration
+        included) says `connector: mysql`, or a setup script is for MySQL. Read from its files, not parsed by dbt
+        (a project whose models ref() mirrors it has not synced yet does not parse)."""
         from warehouse.embedded.stack import MYSQL_SETUP_SUFFIX, SETUP_FOLDER
         from warehouse.project import MYSQL
-        from warehouse.sync.declaration import find_declarations
+        from warehouse.sync.declaration import declares_connector
 
         if any((self.project_dir / SETUP_FOLDER).glob("*" + MYSQL_SETUP_SUFFIX)):
             return True
         try:
-            if any(s.connector == MYSQL for s in find_declarations(self.project_dir, self.project.model_paths())):
-                return True  # before its first sync, a project whose models ref() the mirrors does not parse
-            return any(table.connector == MYSQL for table in self.project.sources.values())
+            return declares_connector(self.project_dir, self.project.model_paths(), MYSQL)
         except WarehouseError:
-            return False
+            return False  # no dbt_project.yml (a stack-only folder): no project, no sources
 
     def down(self) -> tuple[list[Recovered], list[str]]:
         """Park every running job (stop with a savepoint), then stop the embedded stack, keeping the slots the

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from tests.helpers import free_port
 from warehouse.config import MySqlConnection
 from warehouse.errors import ConfigError, ServiceUnavailable
-from warehouse.sync.declaration import SyncedSource, SyncSpec, find_declarations
+from warehouse.sync.declaration import SyncedSource, SyncSpec, declares_connector, find_declarations
 from warehouse.sync.evolution import SchemaChangeStopped
 from warehouse.sync.introspect import SourceColumn, SourceTable, mysql_tables, require_privileges, require_row_binlog
 from warehouse.sync.mirror import mirror
@@ -186,3 +186,15 @@ def test_a_table_a_reader_cannot_follow_is_refused_with_its_fix(tmp_path: Path) 
     with pytest.raises(ConfigError, match="source app, table tags: its updates do not log the old row"):
         mirror(tmp_path, pg, [tags])
     assert mirror(tmp_path, pg, [SourceTable("tags", tags.columns, ("id",))]).tables == ("tags",)
+
+
+def test_a_mysql_source_is_seen_in_the_yml_files_without_dbt(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "a.yml").write_text("sources:\n  - {name: pg, database: app}\n")
+    assert not declares_connector(tmp_path, ["models"], "mysql")
+    (tmp_path / "models" / "b.yml").write_text("sources:\n  - {name: legacy, meta: {connector: mysql}}\n")
+    assert declares_connector(tmp_path, ["models"], "mysql")
+    (tmp_path / "models" / "c.yml").write_text("sources: [unclosed\n")
+    with pytest.raises(ConfigError) as caught:
+        declares_connector(tmp_path, ["models"], "mysql")
+    assert caught.value.where == "models/c.yml:2" and caught.value.message.startswith("not valid YAML")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -74,27 +74,48 @@ class SyncedSource:
 def find_declarations(project_dir: Path, model_paths: list[str]) -> list[SyncedSource]:
     """Every source with `meta.sync` in the yml files under the model paths (generated files aside)."""
     found = []
-    for root in model_paths:
-        for path in sorted((project_dir / root).rglob("*.yml")):
-            if GENERATED_FOLDER not in path.parts:
-                found += _declared_in(path, path.relative_to(project_dir).as_posix())
+    for path, entries in _source_entries(project_dir, model_paths):
+        if GENERATED_FOLDER not in path.parts:
+            where = path.relative_to(project_dir).as_posix()
+            found += [_declaration(entry, where) for entry in entries if _has_sync(entry)]
     return found
+
+
+def declares_connector(project_dir: Path, model_paths: list[str], connector: str) -> bool:
+    """Whether any source in the yml files says `meta: {connector: <connector>}`: read without dbt, so that
+    `warehouse up` knows whether the project needs a MySQL server before (and without) parsing it."""
+    return any(
+        isinstance(entry.get("meta"), dict) and entry["meta"].get("connector") == connector
+        for _, entries in _source_entries(project_dir, model_paths)
+        for entry in entries
+    )
 
 
 GENERATED_FOLDER = "_sync"
 
 
-def _declared_in(path: Path, where: str) -> list[SyncedSource]:
-    document = yaml.safe_load(path.read_text()) or {}
-    sources = document.get("sources") if isinstance(document, dict) else None
-    return [_declaration(entry, where) for entry in sources or [] if _has_sync(entry)]
+def _source_entries(project_dir: Path, model_paths: list[str]) -> list[tuple[Path, list[dict[str, Any]]]]:
+    """The `sources:` entries of every yml file under the model paths."""
+    found = []
+    for root in model_paths:
+        for path in sorted((project_dir / root).rglob("*.yml")):
+            try:
+                document = yaml.safe_load(path.read_text()) or {}
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                where = path.relative_to(project_dir).as_posix() + (f":{mark.line + 1}" if mark else "")
+                problem = f"not valid YAML: {getattr(exc, 'problem', None) or exc}".splitlines()[0]
+                raise ConfigError(problem, where=where, hint="correct the YAML at that line") from None
+            sources = document.get("sources") if isinstance(document, dict) else None
+            found.append((path, [entry for entry in sources or [] if isinstance(entry, dict)]))
+    return found
 
 
-def _has_sync(entry: object) -> bool:
-    return isinstance(entry, dict) and isinstance(entry.get("meta"), dict) and "sync" in entry["meta"]
+def _has_sync(entry: dict[str, Any]) -> bool:
+    return isinstance(entry.get("meta"), dict) and "sync" in entry["meta"]
 
 
-def _declaration(entry: dict[str, object], where: str) -> SyncedSource:
+def _declaration(entry: dict[str, Any], where: str) -> SyncedSource:
     name = str(entry.get("name", ""))
     meta = entry["meta"]
     assert isinstance(meta, dict)
