@@ -160,8 +160,12 @@ class Catalog:
         table = model.table
         with connect(self.store) as conn, conn.transaction():
             conn.execute(sql.SQL("DELETE FROM {}").format(pg(table.schema, table.name)))
-            for kept in ("rejected_rows", LATE_ROWS):
-                conn.execute(sql.SQL("DELETE FROM {} WHERE model = %s").format(pg(REGISTRY_SCHEMA, kept)), [model.name])
+            _forget_kept_rows(conn, [model.name])
+
+    def forget_kept_rows(self, models: list[str]) -> None:
+        """Delete the models' rejected and late rows (their new version is about to write them again)."""
+        with connect(self.store) as conn, conn.transaction():
+            _forget_kept_rows(conn, models)
 
     def entries(self, models: Sequence[Model]) -> list[CatalogEntry]:
         with connect(self.store) as conn:
@@ -230,6 +234,18 @@ class Catalog:
                 list(table.primary_key),
             ],
         )
+
+
+def _forget_kept_rows(conn: psycopg.Connection[Any], models: list[str]) -> None:
+    for kept in ("rejected_rows", LATE_ROWS):
+        conn.execute(sql.SQL("DELETE FROM {} WHERE model = ANY(%s)").format(pg(REGISTRY_SCHEMA, kept)), [models])
+
+
+def forget_table(conn: psycopg.Connection[Any], table: Table) -> None:
+    """Forget a table gone from (or moved out of) its schema: its catalog entry and its event-time view."""
+    entry = sql.SQL("DELETE FROM {} WHERE schema_name = %s AND table_name = %s")
+    conn.execute(entry.format(pg(REGISTRY_SCHEMA, "tables")), [table.schema, table.name])
+    conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(pg(*floor_view(table))))
 
 
 def floor_view(table: Table) -> tuple[str, str]:

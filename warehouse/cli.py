@@ -140,6 +140,11 @@ def smoke(context: Context) -> None:
 
 
 SELECT_OPTION = click.option("--select", "-s", default=None, help="dbt node selection (e.g. dwd_orders+, tag:x).")
+IN_PLACE_OPTION = click.option(
+    "--in-place",
+    is_flag=True,
+    help="Rebuild changed jobs in place (tables cleared and recomputed) instead of blue/green; for development.",
+)
 
 
 def _print_actions(actions: list[Action]) -> None:
@@ -193,15 +198,39 @@ def sync(context: Context) -> None:
     default=None,
     help="Apply exactly this plan (from `warehouse plan --out`); refused if the project or jobs moved since.",
 )
+@IN_PLACE_OPTION
+@click.option(
+    "--max-lag",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Blue/green: swap a new version in once it is this many seconds behind the live one, or less [10].",
+)
+@click.option(
+    "--deploy-timeout",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Blue/green: give a new version up (the live one keeps serving) after this many seconds [900].",
+)
 @click.pass_obj
-def run(context: Context, select: str | None, full_refresh: bool, reviewed: Path | None) -> None:
-    """Create/evolve the catalog tables and start, keep, resume, upgrade or rebuild each model's job. Idempotent."""
+def run(
+    context: Context,
+    select: str | None,
+    full_refresh: bool,
+    reviewed: Path | None,
+    in_place: bool,
+    max_lag: float | None,
+    deploy_timeout: float | None,
+) -> None:
+    """Create/evolve the catalog tables and start, keep, resume, upgrade or rebuild each model's job. Idempotent.
+
+    A job whose queries changed is rebuilt blue/green: its new version (and the jobs downstream of it) is built
+    beside the live tables, which keep serving, and swapped in when it has caught up."""
     if reviewed is not None:
-        if select or full_refresh:
-            raise click.UsageError("--plan applies the reviewed plan's own selection; drop -s/--full-refresh")
+        if select or full_refresh or in_place:
+            raise click.UsageError("--plan applies the reviewed plan's own options; drop -s/--full-refresh/--in-place")
         _print_actions(context.run_reviewed(reviewed))
         return
-    _print_actions(context.run(select, full_refresh))
+    _print_actions(context.run(select, full_refresh, in_place, max_lag, deploy_timeout))
 
 
 @cli.command()
@@ -223,6 +252,7 @@ def check(context: Context, select: str | None) -> None:
 @cli.command()
 @SELECT_OPTION
 @click.option("--full-refresh", is_flag=True, help="Plan a full refresh.")
+@IN_PLACE_OPTION
 @click.option("--diff/--no-diff", default=True, show_default=True, help="Show the compiled SQL diff of changes.")
 @click.option(
     "--out",
@@ -231,11 +261,14 @@ def check(context: Context, select: str | None) -> None:
     help="Also write the plan to this file, for `warehouse run --plan FILE`.",
 )
 @click.pass_obj
-def plan(context: Context, select: str | None, full_refresh: bool, diff: bool, out: Path | None) -> None:
-    """What `run` would do, applying nothing: new / changed / removed models, each with its decision.
+def plan(
+    context: Context, select: str | None, full_refresh: bool, in_place: bool, diff: bool, out: Path | None
+) -> None:
+    """What `run` would do, applying nothing: new / changed / removed models, each with its decision, and the
+    jobs a blue/green deploy rebuilds beside their live tables.
 
     Exit code 1 when `run` would refuse the plan."""
-    reviewed = context.plan(select, full_refresh)
+    reviewed = context.plan(select, full_refresh, in_place)
     shown = [s for s in reviewed.steps if s.kind != "unchanged" or s.action != "keep"]
     for step in shown:
         click.secho(_planned_line(step), fg="red" if step.action == "refuse" else None)
@@ -250,11 +283,22 @@ def plan(context: Context, select: str | None, full_refresh: bool, diff: bool, o
         else "no changes: `warehouse run` would restart nothing"
     )
     click.echo(summary)
+    beside = [step for step in shown if step.beside]
+    if beside:
+        click.echo(
+            f"blue/green: {len(beside)} job(s) rebuilt beside their live tables ({_beside_tables(beside)}), "
+            "swapped in one at a time, upstream first, once caught up; the live tables keep serving meanwhile"
+        )
     if out is not None:
         out.write_text(json.dumps(reviewed.to_json(), indent=2) + "\n")
         click.echo(f"plan written to {out}; apply it with `warehouse run --plan {out}`")
     if reviewed.refusals:
         sys.exit(1)
+
+
+def _beside_tables(steps: list[Step]) -> str:
+    tables = [f"{change.table}" for step in steps for change in step.tables.values()]
+    return ", ".join(tables)
 
 
 def _planned_line(step: Step) -> str:
@@ -264,11 +308,11 @@ def _planned_line(step: Step) -> str:
     if step.state_compatible is not None:
         traits.append("state-compatible" if step.state_compatible else "state-incompatible")
     label = f" ({', '.join(traits)})" if traits else ""
-    mark = " [DESTRUCTIVE]" if step.decision.destructive else ""
+    mark = " [DESTRUCTIVE]" if step.decision.destructive else " [blue/green]" if step.beside else ""
     line = f"{step.name:<24} {step.kind}{label} -> {step.action}{mark}: {step.reason}"
     members = step.members if step.kind != "indirect" else []
     if len(members) > 1 or (members and members != [step.name]):
-        cleared = f"; clears {', '.join(step.clears)}" if step.starts_clean and step.clears else ""
+        cleared = f"; clears {', '.join(step.clears)}" if step.starts_clean and step.clears and not step.beside else ""
         line += f"\n    job {step.name} runs {', '.join(members)}{cleared}"
     return line
 
@@ -492,6 +536,8 @@ def status(context: Context) -> None:
             click.echo(f"    models: {', '.join(row.models)}")
         if row.late_dropped:
             click.echo(f"    {row.late_dropped:,} late row(s) dropped by a window since the job started")
+        if row.note:
+            click.echo(f"    {row.note}")
         if row.problem:
             click.echo(f"    {row.problem}")
     if not rows:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from warehouse.catalog import LATE_ROWS, REGISTRY_SCHEMA, stream_application_name
 from warehouse.config import JobTuning, MySqlConnection, StoreConnection, milliseconds
@@ -133,6 +133,8 @@ class CompiledJob:
     fused: list[str] = field(default_factory=list)  # "upstream -> reader" reads of a query instead of a binlog
     lookups: list[str] = field(default_factory=list)  # the tables its models look up (point lookups in the store)
     mysql_reads: list[str] = field(default_factory=list)  # MySQL tables it reads by mysql-cdc (no snapshot metrics)
+    slot_set: str = ""  # which of the two sets of slot names it uses ("" or "b"; a blue/green deploy flips it)
+    fused_tables: list[str] = field(default_factory=list)  # table keys of members read by their query
 
     def only(self) -> CompiledModel:
         """The model of a job compiled for one model (unit tests, lineage, `check`'s per-model findings)."""
@@ -206,10 +208,19 @@ class Compiler:
         _lint_streams(model, streams)
         return CompiledModel(model, streams)
 
-    def compile_job(self, name: str, members: list[CompiledModel], fused: Sequence[str] = ()) -> CompiledJob:
+    def compile_job(
+        self,
+        name: str,
+        members: list[CompiledModel],
+        fused: Sequence[str] = (),
+        slot_set: str = "",
+        placement: dict[str, str] | None = None,
+    ) -> CompiledJob:
         """One job for `members` (upstream first); a member reads the tables in `fused` (table keys of other
-        members) by their query instead of their binlog."""
-        builder = _JobBuilder(self, name, set(fused))
+        members) by their query instead of their binlog. `slot_set` names its replication slots (slot_name);
+        `placement` (table key -> store schema) writes a member's table elsewhere than its model's schema: a
+        blue/green deploy builds the new version beside the live table (lifecycle/bluegreen.py)."""
+        builder = _JobBuilder(self, name, set(fused), slot_set, placement or {})
         inserts = [insert for m in members for stream in m.streams for insert in builder.inserts(m.model, stream)]
         inserts += builder.late_inserts
         settings = job_settings(name, [m.model for m in members], self.runtime, self.tuning)
@@ -227,17 +238,25 @@ class Compiler:
             builder.fused,
             builder.lookups,
             builder.mysql_reads,
+            slot_set,
+            sorted(fused),
         )
 
-    def group(self, alone: list[CompiledJob]) -> list[CompiledJob]:
-        """The jobs that run these models (each compiled alone, in dependency order), grouped by jobgroups.py."""
+    def recompile(self, job: CompiledJob, slot_set: str, placement: dict[str, str] | None = None) -> CompiledJob:
+        """The same job with another slot set and/or its tables placed elsewhere (a blue/green deploy)."""
+        return self.compile_job(job.name, job.members, job.fused_tables, slot_set, placement)
+
+    def group(self, alone: list[CompiledJob], slot_sets: dict[str, str] | None = None) -> list[CompiledJob]:
+        """The jobs that run these models (each compiled alone, in dependency order), grouped by jobgroups.py;
+        `slot_sets`: job name -> the slot set its running job uses (from the registry)."""
         members = [grouping_member(job) for job in alone]
         compiled = {job.model.name: job.members[0] for job in alone}
         jobs = []
         for name, names in group_models(members).items():
             group = [m for m in members if m.name in names]
             fused = {read for member in group for read in fused_reads(member, group)}
-            jobs.append(self.compile_job(name, [compiled[n] for n in names], sorted(fused)))
+            slot_set = (slot_sets or {}).get(name, "")
+            jobs.append(self.compile_job(name, [compiled[n] for n in names], sorted(fused), slot_set))
         return upstream_first(jobs)
 
     def _streams(self, model: Model, sql: str) -> list[Stream]:
@@ -312,10 +331,14 @@ class Compiler:
 class _JobBuilder:
     """Collects the DDL of one job while its INSERTs are built, model by model (upstream first)."""
 
-    def __init__(self, compiler: Compiler, name: str, fused: set[str]) -> None:
+    def __init__(
+        self, compiler: Compiler, name: str, fused: set[str], slot_set: str, placement: dict[str, str]
+    ) -> None:
         self.compiler = compiler
         self.name = name
         self.fusable = fused  # table keys of members read by their query
+        self.slot_set = slot_set
+        self.placement = placement
         self.model: Model
         self.catalogs: dict[str, set[str]] = {}
         self.tables: dict[str, str] = {}
@@ -441,12 +464,18 @@ class _JobBuilder:
         """The CDC reader of `table`: mysql-cdc for a MySQL source, else postgres-cdc over a slot of its own."""
         if table.connector == MYSQL:
             self.mysql_reads.append(table.name)
-            reader = f"{self.name}.{_table_key(table)}"
+            reader = f"{self.name}{'@' + self.slot_set if self.slot_set else ''}.{_table_key(table)}"
             return mysql_cdc_options(self.compiler.mysql, table.database, table.name, reader)
-        slot = Slot(_slot_name(self.name, table), table.database, table.schema, table.name)
+        table = self._placed(table)
+        slot = Slot(slot_name(self.name, table, self.slot_set), table.database, table.schema, table.name)
         self.slots.append(slot)
         store, tuning = self.compiler.store, self.compiler.tuning
         return cdc_options(store, table.database, table.schema, table.name, slot.name, slot.name, tuning)
+
+    def _placed(self, table: Table) -> Table:
+        """Where the table lives in the store for this job: its own schema, or the one `placement` gives."""
+        schema = self.placement.get(_table_key(table))
+        return replace(table, schema=schema) if schema else table
 
     def _split_late_rows(self, table: Table, event: EventTime, uses_proc_time: bool) -> None:
         """The model reads the rows that are not late; the late ones go to the late-rows table (eventtime.py)."""
@@ -463,7 +492,7 @@ class _JobBuilder:
         if table.name not in self.lookups:
             self.lookups.append(table.name)
         cache = self.model.lookups.get(table.name, LookupCache())
-        options = jdbc_lookup_options(self.compiler.store, table.database, table.qualified, cache)
+        options = jdbc_lookup_options(self.compiler.store, table.database, self._placed(table).qualified, cache)
         self._add_table(table, name, options, [])
 
     def _declare_sink(self, stream: Stream) -> str:
@@ -473,7 +502,8 @@ class _JobBuilder:
         columns = [FlinkColumn(name, flink_type(types[name].data_type)) for name in stream.columns]
         partial = self.model.materialized == "partial_update"
         writer = stream_application_name(table.name, stream.name) if partial else None
-        options = jdbc_sink_options(self.compiler.store, table.database, table.qualified, self.compiler.tuning, writer)
+        placed = self._placed(table).qualified
+        options = jdbc_sink_options(self.compiler.store, table.database, placed, self.compiler.tuning, writer)
         name = table.name + suffix
         self._register(table.database, table.schema)
         self.tables[f"sink:{name}"] = table_ddl(
@@ -590,8 +620,11 @@ def stream_view(model: Model, stream: Stream) -> str:
     return flink(f"wh_{model.name}__{stream.name}")
 
 
-def _slot_name(job: str, table: Table) -> str:
-    name = re.sub(r"[^a-z0-9_]", "_", f"wh_{job}__{table.name}".lower())
+def slot_name(job: str, table: Table, slot_set: str = "") -> str:
+    """The replication slot (and publication) of one binlog reader of a job: `wh_<job>__<table>`, or
+    `wh__<job>__<table>` for the other slot set (a job's new version is built beside its running one)."""
+    prefix = f"wh__{job}" if slot_set else f"wh_{job}"
+    name = re.sub(r"[^a-z0-9_]", "_", f"{prefix}__{table.name}".lower())
     if len(name) <= MAX_SLOT_NAME:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]

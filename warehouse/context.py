@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # what only some commands need is imported by their methods: 
     from warehouse.explore.adhoc import AdhocResult
     from warehouse.explore.binlog import Change
     from warehouse.lifecycle.apply import Action, Lifecycle
+    from warehouse.lifecycle.bluegreen import BlueGreen
     from warehouse.lifecycle.plan import Plan
     from warehouse.lifecycle.recover import Recovered, Recovery
     from warehouse.lineage import LineageNode
@@ -207,11 +208,25 @@ class Context:
             written.append((job, path))
         return written
 
-    def run(self, selector: str | None = None, full_refresh: bool = False) -> list[Action]:
+    def run(
+        self,
+        selector: str | None = None,
+        full_refresh: bool = False,
+        in_place: bool = False,
+        max_lag: float | None = None,
+        deploy_timeout: float | None = None,
+    ) -> list[Action]:
         """Sync the mirrored sources, then compile, decide and apply (see `plan`): start, keep, resume, upgrade or
-        rebuild each selected job."""
+        rebuild each selected job; a rebuild is blue/green (built beside the live tables, swapped in when caught up
+        within `max_lag` seconds, given up after `deploy_timeout`) unless `in_place`."""
         self._sync_before_planning()
-        return self.lifecycle.run(selector, full_refresh)
+        return self.lifecycle.run(selector, full_refresh, None, in_place, self._deploy(max_lag, deploy_timeout))
+
+    def _deploy(self, max_lag: float | None, timeout: float | None) -> BlueGreen:
+        from warehouse.lifecycle.bluegreen import DEFAULT_MAX_LAG, DEFAULT_TIMEOUT, BlueGreen
+
+        lag = DEFAULT_MAX_LAG if max_lag is None else max_lag
+        return BlueGreen(self.lifecycle, lag, DEFAULT_TIMEOUT if timeout is None else timeout)
 
     def sync(self) -> list[SyncReport]:
         """Mirror every source that declares `sync:` (sync/): read its database's catalog, evolve each mirror by
@@ -244,7 +259,8 @@ class Context:
         from warehouse.lifecycle.plan import read_reviewed
 
         reviewed = read_reviewed(path)
-        return self.lifecycle.run(reviewed["selector"], reviewed["full_refresh"], reviewed)
+        in_place = bool(reviewed.get("in_place", False))
+        return self.lifecycle.run(reviewed["selector"], reviewed["full_refresh"], reviewed, in_place)
 
     def check(self, selector: str | None = None) -> list[Finding]:
         """Flink's planner (EXPLAIN, no job started) and the static lints, for every selected model."""
@@ -252,11 +268,11 @@ class Context:
 
         return check_models(self.lifecycle, selector)
 
-    def plan(self, selector: str | None = None, full_refresh: bool = False) -> Plan:
+    def plan(self, selector: str | None = None, full_refresh: bool = False, in_place: bool = False) -> Plan:
         """What `run` would do, with the facts each decision rests on; applies nothing to the warehouse (the
         mirrored sources' models are synced first, as `run` does)."""
         self._sync_before_planning()
-        return self.lifecycle.plan(selector, full_refresh)
+        return self.lifecycle.plan(selector, full_refresh, in_place)
 
     def data_tests(self, selector: str | None = None) -> list[DataTestResult]:
         """dbt's generic and singular data tests against the tables in the store."""

@@ -59,7 +59,7 @@ def test_changing_one_dws_model_rebuilds_only_what_reads_it(shop: Context) -> No
         model.read_text().replace("WHERE shop_id IS NOT NULL", "WHERE shop_id IS NOT NULL AND buy_fee >= 0")
     )
     shop.refresh()
-    actions = {a.model: a.action for a in shop.run()}
+    actions = {a.model: a.action for a in shop.run(in_place=True)}  # blue/green: test_bluegreen.py
     assert {name: action for name, action in actions.items() if action != "unchanged"} == {
         "dws_shop_daily": "rebuilt",
         "ads_shop_metrics": "rebuilt",

@@ -8,7 +8,8 @@
             `run`;
 - apply     the plan carried out, upstream first (apply.py), jobs submitted and stopped through the SQL
             Gateway and the JobManager (engine.py), the clean ones waited for while they read their snapshot
-            (snapshot.py), every job recorded in the registry (registry.py);
+            (snapshot.py), every job recorded in the registry (registry.py); a job whose queries changed is
+            rebuilt beside its live tables and swapped in once caught up (bluegreen.py);
 - observe   what became of each recorded job (observe.py), what `status` shows (status.py), and what brings
             jobs back after a restart without parsing the project (recover.py: `down`, `up`, the supervisor).
 """

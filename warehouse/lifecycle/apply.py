@@ -10,8 +10,11 @@ recorded job, inspect its table, decide), and then
    - resume   the job started from its savepoint or latest retained checkpoint (with the change, if any);
    - upgrade  stop with a savepoint, start the new job from it; if the new job cannot start, the old
               one is resumed from that savepoint and the error says so;
-   - rebuild  old job cancelled, its slots dropped, the table cleared with DELETEs (readers of its
-              binlog retract) or, with --full-refresh, dropped and recreated; a clean job started;
+   - rebuild  by default, blue/green (bluegreen.py): the new version is built beside the live tables with
+              its dependants and swapped in once caught up, nothing is ever cleared; in place (`--in-place`,
+              `--full-refresh`, or a set that cannot be built beside): old job cancelled, its slots dropped,
+              the table cleared with DELETEs (readers of its binlog retract) or, with --full-refresh, dropped
+              and recreated; a clean job started;
    - remove   (full runs only) job cancelled, slots and publications dropped.
 """
 
@@ -29,11 +32,13 @@ from warehouse.compiler import CompiledJob, Compiler, Slot
 from warehouse.errors import FlinkError, WarehouseError
 from warehouse.http import root_cause
 from warehouse.identifiers import pg
+from warehouse.lifecycle.bluegreen import REPLACED_UPSTREAM, BlueGreen, is_next_version, remove_next_version
 from warehouse.lifecycle.engine import Engine, JobSpec
 from warehouse.lifecycle.observe import Observation, RetainedCheckpoints, observe
 from warehouse.lifecycle.plan import (
     Plan,
     Step,
+    beside_steps,
     indirect_steps,
     make_step,
     rebuilding,
@@ -87,13 +92,22 @@ class Lifecycle:
         compiled = self.project.compile(unique_ids)
         return [self.compiler.compile(self.project.models[uid], compiled[uid]) for uid in unique_ids]
 
-    def jobs(self, unique_ids: list[str] | None = None, alone: list[CompiledJob] | None = None) -> list[CompiledJob]:
+    def jobs(
+        self,
+        unique_ids: list[str] | None = None,
+        alone: list[CompiledJob] | None = None,
+        slot_sets: dict[str, str] | None = None,
+    ) -> list[CompiledJob]:
         """The jobs that run the given models (all when None), each with every model of its group. Grouping needs
-        every model of the project compiled alone: `alone`, when the caller has compiled them all already."""
+        every model of the project compiled alone: `alone`, when the caller has compiled them all already.
+        `slot_sets`: job name -> the slot set its running job uses (from the registry; default the first)."""
         everything = self.project.select(None)
         if alone is None or {job.model.unique_id for job in alone} != set(everything):
             alone = self.compile(everything)
-        grouped = self.compiler.group(alone)
+        return self._running(self.compiler.group(alone, slot_sets), unique_ids)
+
+    def _running(self, grouped: list[CompiledJob], unique_ids: list[str] | None) -> list[CompiledJob]:
+        """The jobs of `grouped` that run any of the given models (all when None)."""
         if unique_ids is None:
             return grouped
         wanted = {self.project.models[uid].name for uid in unique_ids}
@@ -102,16 +116,35 @@ class Lifecycle:
     def observe(self, record: JobRecord | None) -> Observation:
         return observe(record, self.engine.jobmanager, self.checkpoints)
 
-    def plan(self, selector: str | None, full_refresh: bool = False) -> Plan:
+    def plan(self, selector: str | None, full_refresh: bool = False, in_place: bool = False) -> Plan:
+        """`in_place`: rebuild changed jobs in place (cleared, recomputed) instead of blue/green beside them."""
         selected = self.project.select(selector)
         targets = self.project.downstream(selected) if full_refresh else selected
         self.progress(f"compiling {len(targets)} model(s)")
-        jobs, records = self.jobs(targets), self.registry.all()
+        records = self.registry.all()
+        slot_sets = {name: str(record.spec.get("slot_set", "")) for name, record in records.items()}
+        everything = self.jobs(None, slot_sets=slot_sets)
+        jobs = self._running(everything, targets)
         previous = {model: fp for record in records.values() for model, fp in record.member_queries().items()}
         refreshed = {self.project.models[uid].name for uid in targets} if full_refresh else set()
         steps = [self._step(job, records.get(job.name), refreshed, previous) for job in jobs]
+        if not (in_place or full_refresh):
+            steps = self._beside(steps, everything, records, previous)
         steps += indirect_steps(steps, self._dependants(rebuilding(steps)))
-        return Plan(selector, full_refresh, self._retired(records, jobs, full=not selector) + steps)
+        return Plan(selector, full_refresh, self._retired(records, jobs, full=not selector) + steps, in_place)
+
+    def _beside(
+        self, steps: list[Step], everything: list[CompiledJob], records: dict[str, JobRecord], previous: dict[str, str]
+    ) -> list[Step]:
+        """Blue/green: the jobs rebuilt, and every job downstream of them, rebuilt beside their live tables."""
+        rebuilt = [m for s in steps if s.decision.action == "rebuild" and s.record and s.clears for m in s.members]
+        if not rebuilt:
+            return steps
+        uids = [uid for uid, model in self.project.models.items() if model.name in self._dependants(rebuilt)]
+        planned = {step.name for step in steps}
+        downstream = [job for job in self._running(everything, uids) if job.name not in planned]
+        extra = [self._step(job, records.get(job.name), set(), previous) for job in downstream]
+        return beside_steps(steps, [s for s in extra if s.record is not None], [job.name for job in everything])
 
     def _retired(self, records: dict[str, JobRecord], jobs: list[CompiledJob], full: bool) -> list[Step]:
         """Recorded jobs the plan replaces (their models run in a planned job of another name now) or, for a
@@ -143,21 +176,55 @@ class Lifecycle:
 
     # ---- run ------------------------------------------------------------------------------------
     def run(
-        self, selector: str | None, full_refresh: bool = False, reviewed: dict[str, Any] | None = None
+        self,
+        selector: str | None,
+        full_refresh: bool = False,
+        reviewed: dict[str, Any] | None = None,
+        in_place: bool = False,
+        deploy: BlueGreen | None = None,
     ) -> list[Action]:
-        plan = self.plan(selector, full_refresh)
+        """`deploy`: how blue/green deploys wait (lag bound, timeout); the defaults of bluegreen.py otherwise."""
+        plan = self.plan(selector, full_refresh, in_place)
         if reviewed is not None:
             _require_unchanged(plan, reviewed)
         _refuse(plan)
         self._validate(plan)
         self.started_clean, self.histories, self.without_snapshot_metrics = {}, set(), set()
         ordered = [s for s in plan.steps if s.kind == "removed"] + [s for s in plan.steps if s.job is not None]
-        return [action for step in ordered for action in self._apply(step, full_refresh)]
+        deploy = deploy or BlueGreen(self)
+        actions: list[Action] = []
+        for number, step in enumerate(ordered):
+            if step.beside:
+                actions += self._deploy(deploy, step, ordered[number + 1 :], actions)
+            else:
+                actions += self._apply(step, full_refresh)
+        return actions
+
+    def _deploy(self, deploy: BlueGreen, step: Step, later: list[Step], done: list[Action]) -> list[Action]:
+        """One job of a blue/green set. If it fails after an upstream job of the set was swapped, the jobs of the
+        set still to go are marked: their live versions read a table that moved on, the next `run` rebuilds them."""
+        assert step.job is not None and step.record is not None
+        try:
+            return deploy.deploy(step.job, step.record)
+        except WarehouseError as failed:
+            if not any(action.action == "swapped" for action in done):
+                raise
+            stale = [step.record, *(s.record for s in later if s.beside and s.record)]
+            for record in stale:
+                if record is not None:
+                    record.spec[REPLACED_UPSTREAM] = True
+                    self.registry.save(record)
+            names = ", ".join(record.job for record in stale if record is not None)
+            raise WarehouseError(
+                f"{failed.message}. Upstream jobs of the deploy were swapped already; job(s) {names} keep serving "
+                "their previous rows, paused",
+                hint=f"{failed.hint}; the next `warehouse run` rebuilds them beside again",
+            ) from None
 
     def _validate(self, plan: Plan) -> None:
         """Flink's planner must accept every new or changed job before anything running is touched."""
         for step in plan.steps:
-            if step.job is not None and step.action in VALIDATED and step.kind != "unchanged":
+            if step.job is not None and step.action in VALIDATED and (step.kind != "unchanged" or step.beside):
                 self.progress(f"{step.name}: validating the new job with Flink's planner")
                 explain(self.engine.gateway.open_session, step.job)
 
@@ -167,7 +234,7 @@ class Lifecycle:
         job, decision = step.job, step.decision
         assert job is not None
         if decision.action == "rebuild" and step.record is not None:
-            self._retire(step.record)
+            self.retire(step.record)
         rebuilt = {name for name in step.clears if full_refresh}  # dropped and recreated; the others kept
         changes = {model.name: self.catalog.sync(model, rebuild=model.name in rebuilt) for model in job.models}
         for member in job.members:
@@ -187,10 +254,10 @@ class Lifecycle:
         for model in job.models:
             if model.name in step.clears:
                 self.catalog.clear(model)
-        self._prepare_slots(job.slots)
+        self.prepare_slots(job.slots)
         self._await_upstream_history(job)
-        job_id = self._submit(job.spec(), None)
-        self._save(job, job_id)
+        job_id = self.submit(job.spec(), None)
+        self.record(job, job_id)
         self.started_clean.update({model.name: job_id for model in job.models})
         if job.mysql_reads:
             self.without_snapshot_metrics.add(job_id)
@@ -225,26 +292,25 @@ class Lifecycle:
 
     def _start_from(self, job: CompiledJob, restore_from: str, action: str, detail: str) -> list[Action]:
         self._ensure_publications(job.slots)
-        job_id = self._submit(job.spec(), restore_from)
-        self._save(job, job_id)
+        job_id = self.submit(job.spec(), restore_from)
+        self.record(job, job_id)
         self.progress(f"{job.name}: {action} job {job_id} ({detail})")
         return [Action(model.name, action, job_id, detail) for model in job.models]
 
     def _upgrade(self, job: CompiledJob, record: JobRecord, reason: str) -> list[Action]:
-        savepoint = self._stop(record)
+        savepoint = self.stop_record(record)
         try:
             return self._start_from(job, savepoint, "upgraded", reason)
         except FlinkError as failed:
-            job_id = self._submit(record.job_spec(), savepoint)
-            record.job_id, record.status, record.savepoint = job_id, "running", None
-            self.registry.save(record)
+            job_id = self.restart_record(record, savepoint)
             raise FlinkError(
                 f"the new version of job {job.name} did not start ({failed.message}); "
                 f"the previous job was resumed from {savepoint} as {job_id}",
                 hint=failed.hint,
             ) from None
 
-    def _submit(self, spec: JobSpec, restore_from: str | None) -> str:
+    def submit(self, spec: JobSpec, restore_from: str | None) -> str:
+        """Start the job, wait until it runs (or failed on start, which raises)."""
         try:
             job_id = self.engine.submit(spec, restore_from)
         except FlinkError as exc:
@@ -259,22 +325,38 @@ class Lifecycle:
             raise FlinkError(f"job {spec.name} failed on start: {cause}", hint="see the model and `warehouse status`")
         return job_id
 
-    def _save(self, job: CompiledJob, job_id: str) -> None:
+    def record(
+        self, job: CompiledJob, job_id: str, key: str | None = None, beside: dict[str, Any] | None = None
+    ) -> None:
+        """Record the running job (under `key`, default its name; `beside`: a blue/green deploy's new version)."""
+        self.registry.save(self.record_of(job, job_id, key=key, beside=beside))
+
+    def record_of(
+        self,
+        job: CompiledJob,
+        job_id: str | None,
+        status: str = "running",
+        savepoint: str | None = None,
+        key: str | None = None,
+        beside: dict[str, Any] | None = None,
+    ) -> JobRecord:
         spec: dict[str, Any] = {"ddl": list(job.ddl), "inserts": list(job.inserts), "settings": job.settings}
         spec["columns"] = job.column_types
         spec["members"] = [model.name for model in job.models]
         spec["queries"] = {m.model.name: m.query_fingerprint for m in job.members}
         spec["streams"] = stream_queries(job)
         spec["fused"] = job.fused
+        spec["slot_set"] = job.slot_set
+        if beside is not None:
+            spec["beside"] = beside
         slots = [asdict(slot) for slot in job.slots]
-        record = JobRecord(job.name, job.fingerprint, job.query_fingerprint, job_id, "running", None, slots, spec)
-        self.registry.save(record)
+        name = key or job.name
+        return JobRecord(name, job.fingerprint, job.query_fingerprint, job_id, status, savepoint, slots, spec)
 
     # ---- slots and publications -----------------------------------------------------------------
-    def _prepare_slots(self, slots: list[Slot]) -> None:
+    def prepare_slots(self, slots: list[Slot]) -> None:
         """A clean start inherits nothing: no old slot position, no publication of a dropped table."""
-        self.engine.remove(None, [slot.name for slot in slots])
-        self._drop_publications([asdict(slot) for slot in slots])
+        self.drop_slots([asdict(slot) for slot in slots])
         self._ensure_publications(slots)
 
     def _ensure_publications(self, slots: list[Slot]) -> None:
@@ -285,21 +367,29 @@ class Lifecycle:
                 if not conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", [slot.name]).fetchone():
                     conn.execute(sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(pg(slot.name), target))
 
-    def _drop_publications(self, slots: list[dict[str, str]]) -> None:
+    def drop_slots(self, slots: list[dict[str, str]]) -> None:
+        """Drop recorded slots and their publications."""
+        self.engine.remove(None, [slot["name"] for slot in slots])
+        self.drop_publications(slots)
+
+    def drop_publications(self, slots: list[dict[str, str]]) -> None:
         for slot in slots:
             with connect(self.engine.store, database=slot["database"]) as conn:
                 conn.execute(sql.SQL("DROP PUBLICATION IF EXISTS {}").format(pg(slot["name"])))
 
-    def _retire(self, record: JobRecord) -> None:
+    def retire(self, record: JobRecord) -> None:
         """Cancel the job (if the cluster still has it) and drop its slots and publications."""
         running = self.observe(record).state == "RUNNING"
         self.engine.remove(record.job_id if running else None, [slot["name"] for slot in record.slots])
-        self._drop_publications(record.slots)
+        self.drop_publications(record.slots)
 
     def _remove(self, step: Step) -> Action:
         assert step.record is not None
-        self._retire(step.record)
-        self.registry.delete(step.name)
+        if is_next_version(step.record):
+            remove_next_version(self, step.record)
+        else:
+            self.retire(step.record)
+            self.registry.delete(step.name)
         self.progress(f"job {step.name}: {step.reason} ({step.record.job_id})")
         return Action(step.name, "removed", step.record.job_id, step.reason)
 
@@ -312,7 +402,7 @@ class Lifecycle:
         actions = []
         for record in reversed(self._selected_records(selector)):
             if self.observe(record).state == "RUNNING":
-                savepoint = self._stop(record)
+                savepoint = self.stop_record(record)
                 actions += [Action(model, "stopped", record.job_id, savepoint) for model in record.members]
         return actions
 
@@ -335,14 +425,20 @@ class Lifecycle:
         for record in self._selected_records(selector):
             observation = self.observe(record)
             if observation.state not in ("RUNNING", "UNREACHABLE") and observation.restore_point:
-                job_id = self._submit(record.job_spec(), observation.restore_point)
-                record.job_id, record.status, record.savepoint = job_id, "running", None
-                self.registry.save(record)
+                job_id = self.restart_record(record, observation.restore_point)
                 self.progress(f"{record.job}: resumed job {job_id} from {observation.restore_point}")
                 actions += [Action(m, "resumed", job_id, observation.restore_point) for m in record.members]
         return actions
 
-    def _stop(self, record: JobRecord) -> str:
+    def restart_record(self, record: JobRecord, savepoint: str) -> str:
+        """Start the recorded job as it was, from `savepoint`; record it running."""
+        job_id = self.submit(record.job_spec(), savepoint)
+        record.job_id, record.status, record.savepoint = job_id, "running", None
+        self.registry.save(record)
+        return job_id
+
+    def stop_record(self, record: JobRecord) -> str:
+        """Stop the recorded job with a savepoint; record it stopped."""
         assert record.job_id
         self.progress(f"{record.job}: stopping job {record.job_id} with a savepoint")
         savepoint = self.engine.stop(record.job_id)

@@ -34,11 +34,12 @@ from warehouse.catalog import TableChange
 from warehouse.compiler import CompiledJob, job_script
 from warehouse.errors import WarehouseError
 from warehouse.flinksql import FlinkSQL
+from warehouse.lifecycle.bluegreen import REPLACED_UPSTREAM, beside_blocker, is_next_version, own_binlog_reads
 from warehouse.lifecycle.decide import Decision, Facts, decide
 from warehouse.lifecycle.observe import Observation
 from warehouse.lifecycle.registry import JobRecord
 
-PLAN_FORMAT = 2
+PLAN_FORMAT = 3  # 3: steps say whether they are rebuilt beside (blue/green), plans whether --in-place
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Step:
     breaking: bool | None = None
     diff: str = ""
     clears: tuple[str, ...] = ()  # the models whose tables a clean start of the job clears
+    beside: bool = False  # rebuilt beside its live tables and swapped in (bluegreen.py), nothing cleared
 
     @property
     def members(self) -> list[str]:
@@ -85,7 +87,8 @@ class Step:
             "action": self.action,
             "destructive": self.decision.destructive,
             "restore_from": self.decision.restore_from,
-            "clears": list(self.clears) if self.starts_clean else [],
+            "clears": list(self.clears) if self.starts_clean and not self.beside else [],
+            "beside": self.beside,
             "compiled": self.job.fingerprint if self.job else None,
             "recorded": self.record.fingerprint if self.record else None,
             "job_id": self.record.job_id if self.record else None,
@@ -99,6 +102,7 @@ class Plan:
     selector: str | None
     full_refresh: bool
     steps: list[Step]
+    in_place: bool = False
 
     @property
     def refusals(self) -> list[Step]:
@@ -109,6 +113,7 @@ class Plan:
             "format": PLAN_FORMAT,
             "selector": self.selector,
             "full_refresh": self.full_refresh,
+            "in_place": self.in_place,
             "steps": [step.reviewed() for step in self.steps],
         }
 
@@ -139,6 +144,8 @@ def read_reviewed(path: Path) -> dict[str, Any]:
 def job_change(job: CompiledJob, record: JobRecord) -> str:
     """none | settings (the job keeps its state) | queries (it cannot: new queries, or a column of a table it
     declares changed type, which changes Flink's operators and their state; new columns do not)."""
+    if record.spec.get(REPLACED_UPSTREAM):
+        return "queries"
     if record.fingerprint == job.fingerprint:
         return "none"
     if record.query_fingerprint != job.query_fingerprint or retyped(record.spec.get("columns", {}), job.column_types):
@@ -221,10 +228,45 @@ def indirect_steps(steps: list[Step], downstream: Iterable[str]) -> list[Step]:
 
 
 def removed_step(record: JobRecord, successor: str | None = None) -> Step:
-    """A recorded job no longer in the plan: its models left the project, or run in job `successor` now."""
+    """A recorded job no longer in the plan: its models left the project, or run in job `successor` now, or it is
+    the new version of a job whose blue/green deploy was interrupted."""
     why = f"its models now run in job {successor}" if successor else "no longer in the project"
+    if is_next_version(record):
+        why = f"an interrupted blue/green deploy of job {record.spec['beside']['replaces']}: its new version"
+        decision = Decision("remove", f"{why} is removed with its shadow tables; the live version keeps serving")
+        return Step(record.job, "removed", decision, record=record)
     decision = Decision("remove", f"{why}: job cancelled, slots dropped", destructive=successor is None)
     return Step(record.job, "removed", decision, record=record)
+
+
+def beside_steps(steps: list[Step], downstream: list[Step], order: list[str]) -> list[Step]:
+    """The plan with its deploy set rebuilt beside the live tables (bluegreen.py): each recorded job that starts
+    clean and clears a table (one recomputed in place keeps its rows: it needs no blue/green), and `downstream`
+    (the jobs reading their tables, each step as planned), merged in `order` (job names, upstream first). When one
+    of them cannot be built beside its live version, the plan is unchanged (rebuilt in place) and says why."""
+    roots = [s for s in steps if s.decision.action == "rebuild" and s.record is not None and s.clears]
+    if not roots:
+        return steps
+    members = [*roots, *downstream]
+    blockers = [beside_blocker(s.name, s.observation.state, own_binlog_reads(s.job) if s.job else []) for s in members]
+    blocker = next((b for b in blockers if b), "")
+    if blocker:
+        note = f" (in place, not blue/green: {blocker})"
+        noted = [replace(s, decision=replace(s.decision, reason=s.decision.reason + note)) for s in roots]
+        return [noted[roots.index(s)] if s in roots else s for s in steps]
+    set_names = {s.name for s in members}
+    merged = steps + [s for s in downstream if s.name not in {t.name for t in steps}]
+    merged.sort(key=lambda s: order.index(s.name) if s.name in order else -1)
+    return [_beside(s) if s.name in set_names else s for s in merged]
+
+
+def _beside(step: Step) -> Step:
+    if step.decision.action == "rebuild":
+        reason = step.decision.reason.split(":")[0] + ": rebuilt beside the live tables, swapped in when caught up"
+    else:
+        reason = "reads a table rebuilt beside: rebuilt beside its live tables too, swapped in after it"
+    kind = step.kind if step.kind != "unchanged" else "downstream"
+    return replace(step, kind=kind, beside=True, decision=Decision("rebuild", reason))
 
 
 def rebuilding(steps: list[Step]) -> list[str]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -80,8 +82,9 @@ class Registry:
             ).fetchall()
         return {row["job"]: JobRecord(**row) for row in rows}
 
-    def save(self, record: JobRecord) -> None:
-        with connect(self.store) as conn:
+    def save(self, record: JobRecord, conn: psycopg.Connection[Any] | None = None) -> None:
+        """Insert or update the record (inside `conn`'s transaction, when given)."""
+        with _connection(self.store, conn) as conn:
             conn.execute(
                 sql.SQL(
                     "INSERT INTO {} (job, fingerprint, query_fingerprint, job_id, status, savepoint, slots, spec, "
@@ -113,6 +116,11 @@ class Registry:
                 [checkpoint, job, job_id],
             )
 
-    def delete(self, job: str) -> None:
-        with connect(self.store) as conn:
+    def delete(self, job: str, conn: psycopg.Connection[Any] | None = None) -> None:
+        with _connection(self.store, conn) as conn:
             conn.execute(sql.SQL("DELETE FROM {} WHERE job = %s").format(TABLE), [job])
+
+
+def _connection(store: StoreConnection, conn: psycopg.Connection[Any] | None) -> Any:
+    """A connection of its own, or the caller's (left open, its transaction the caller's)."""
+    return contextlib.nullcontext(conn) if conn is not None else connect(store)

@@ -39,19 +39,22 @@ def await_history(
     progress: Progress,
     timeout: float = 600.0,
     metrics: bool = True,
+    healthy: Callable[[], None] = lambda: None,
 ) -> bool:
     """Wait until every CDC reader of the job reads its log and a checkpoint after that flushed its sinks.
 
     `metrics=False`: a job whose readers publish no snapshot metrics (mysql-cdc 3.5 has none); it waits for
-    two checkpoints only, which flush what was read so far but do not prove the snapshot complete."""
+    two checkpoints only, which flush what was read so far but do not prove the snapshot complete. `healthy`
+    is called at every poll: it raises to end the wait (a job that failed)."""
     deadline, said = time.monotonic() + timeout, -1.0
     if not metrics:
         progress(f"{name}: mysql-cdc reports no snapshot progress; waiting for two checkpoints")
-        return _await_checkpoint(jobmanager, job_id, deadline)
+        return _await_checkpoint(jobmanager, job_id, deadline, healthy)
     while time.monotonic() < deadline:
+        healthy()
         remaining = _snapshot_left(jobmanager, job_id)
         if remaining == 0:
-            return _await_checkpoint(jobmanager, job_id, deadline)
+            return _await_checkpoint(jobmanager, job_id, deadline, healthy)
         if remaining is not None and remaining != said:
             progress(f"{name}: reading the snapshot, {remaining:.0f} chunk(s) to go")
             said = remaining
@@ -95,10 +98,11 @@ def _snapshot_left(jobmanager: JobManagerClient, job_id: str) -> float | None:
     return sum(max(table.get(CHUNKS_LEFT, 0), 1) for table in tables if table.get(SNAPSHOT_ENDED, 0) <= 0)
 
 
-def _await_checkpoint(jobmanager: JobManagerClient, job_id: str, deadline: float) -> bool:
+def _await_checkpoint(jobmanager: JobManagerClient, job_id: str, deadline: float, healthy: Callable[[], None]) -> bool:
     """A checkpoint completed after now: every sink of the job has flushed what it read so far."""
     before = jobmanager.completed_checkpoints(job_id)
     while time.monotonic() < deadline:
+        healthy()
         if jobmanager.completed_checkpoints(job_id) > before + 1:  # +1: the one in flight may predate now
             return True
         time.sleep(POLL)

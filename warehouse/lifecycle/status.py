@@ -43,6 +43,13 @@ class JobStatus:
     restarts: int = 0  # Flink's restarts of the job (after a TaskManager or database failure, say)
     problem: str = ""
     models: tuple[str, ...] = ()
+    deploying: str = ""  # for the new version of a job during a blue/green deploy: the job it replaces
+
+    @property
+    def note(self) -> str:
+        if not self.deploying:
+            return ""
+        return f"blue/green deploy in progress: the new version of job {self.deploying}, built beside its live tables"
 
     @property
     def running(self) -> bool:
@@ -54,7 +61,8 @@ def collect(records: dict[str, JobRecord], jobmanager: JobManagerClient, store: 
     found = []
     for record in sorted(records.values(), key=lambda r: r.job):
         members = record.members
-        status = replace(_status(record, jobmanager, lags), models=tuple(members))
+        replaces = str(record.spec.get("beside", {}).get("replaces", ""))
+        status = replace(_status(record, jobmanager, lags), models=tuple(members), deploying=replaces)
         found.append(replace(status, rejected=_total(rejected, members), late=_total(late, members)))
     return found
 
