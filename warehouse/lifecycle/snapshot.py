@@ -67,7 +67,7 @@ def release_held_watermarks(job: CompiledJob, store: StoreConnection, progress: 
     """Touch the newest row of each table the job reads with a held watermark."""
     for read in job.event_time:
         if touch_newest_row(store, read):
-            progress(f"{job.model.name}: watermark released to the newest row of {read.table.name}")
+            progress(f"{job.name}: watermark released to the newest row of {read.table.name}")
 
 
 def touch_newest_row(store: StoreConnection, read: EventTimeRead) -> bool:
