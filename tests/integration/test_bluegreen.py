@@ -174,3 +174,8 @@ def test_a_breaking_change_is_swapped_in_while_applications_read(shop: Context) 
     nothing_left(shop)
     assert_drains_to_oracle(shop)
     assert {a.action for a in shop.run()} == {"unchanged"}  # the swapped job is what the project compiles to
+    edit(shop, "COUNT(order_id) AS order_cnt", "COUNT(*) AS order_cnt")  # back, for the tests that follow
+    assert {a.action for a in shop.run() if a.action != "unchanged"} == {"swapped"}
+    assert shop.lifecycle.registry.all()["dws_shop_daily"].spec["slot_set"] == old.spec.get("slot_set", "")
+    nothing_left(shop)
+    assert_drains_to_oracle(shop)
