@@ -140,7 +140,8 @@ class Lifecycle:
         rebuilt = [m for s in steps if s.decision.action == "rebuild" and s.record and s.clears for m in s.members]
         if not rebuilt:
             return steps
-        uids = [uid for uid, model in self.project.models.items() if model.name in self._dependants(rebuilt)]
+        dependants = set(self._dependants(rebuilt))
+        uids = [uid for uid, model in self.project.models.items() if model.name in dependants]
         planned = {step.name for step in steps}
         downstream = [job for job in self._running(everything, uids) if job.name not in planned]
         extra = [self._step(job, records.get(job.name), set(), previous) for job in downstream]
