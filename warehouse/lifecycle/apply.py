@@ -21,7 +21,7 @@ recorded job, inspect its table, decide), and then
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -49,7 +49,7 @@ from warehouse.lifecycle.recover import LIFECYCLE_LOCK
 from warehouse.lifecycle.registry import JobRecord, Registry
 from warehouse.lifecycle.snapshot import await_history, release_held_watermarks
 from warehouse.lifecycle.validate import explain
-from warehouse.project import DbtProject, Table
+from warehouse.project import DbtProject, Model, Table
 from warehouse.store import connect, exclusive
 
 Progress = Callable[[str], None]
@@ -216,10 +216,11 @@ class Lifecycle:
                     record.spec[REPLACED_UPSTREAM] = True
                     self.registry.save(record)
             names = ", ".join(record.job for record in stale if record is not None)
+            rerun = "the next `warehouse run` rebuilds them beside again"
             raise WarehouseError(
                 f"{failed.message}. Upstream jobs of the deploy were swapped already; job(s) {names} keep serving "
                 "their previous rows, paused",
-                hint=f"{failed.hint}; the next `warehouse run` rebuilds them beside again",
+                hint=f"{failed.hint}; {rerun}" if failed.hint else rerun,
             ) from None
 
     def _validate(self, plan: Plan) -> None:
@@ -237,10 +238,7 @@ class Lifecycle:
         if decision.action == "rebuild" and step.record is not None:
             self.retire(step.record)
         rebuilt = {name for name in step.clears if full_refresh}  # dropped and recreated; the others kept
-        changes = {model.name: self.catalog.sync(model, rebuild=model.name in rebuilt) for model in job.models}
-        for member in job.members:
-            if member.model.materialized == "partial_update":
-                self.catalog.partial_update_trigger(member.model, {s.name: s.columns for s in member.streams})
+        changes = self.sync_tables(job, rebuilt=rebuilt)
         if decision.action == "keep":
             job_id = step.record.job_id if step.record else None
             self.progress(f"{job.name}: unchanged, job {job_id} keeps running")
@@ -269,6 +267,18 @@ class Lifecycle:
         if job.event_time and await_history(self.engine.jobmanager, job_id, job.name, self.progress, metrics=metrics):
             release_held_watermarks(job, self.engine.store, self.progress)
         return actions
+
+    def sync_tables(
+        self, job: CompiledJob, place: Callable[[Model], Model] = lambda model: model, rebuilt: Set[str] = frozenset()
+    ) -> dict[str, TableChange]:
+        """Create or evolve the job's tables (where `place` puts them; `rebuilt`: dropped and recreated first), with
+        the delete trigger of each partial-update table."""
+        changes = {m.name: self.catalog.sync(place(m), rebuild=m.name in rebuilt) for m in job.models}
+        for member in job.members:
+            if member.model.materialized == "partial_update":
+                streams = {s.name: s.columns for s in member.streams}
+                self.catalog.partial_update_trigger(place(member.model), streams)
+        return changes
 
     @staticmethod
     def _clean_action(step: Step, model: str, job_id: str, change: TableChange) -> Action:

@@ -142,12 +142,7 @@ class BlueGreen:
     # ---- 1. build -----------------------------------------------------------------------------------------------
     def _build(self, versions: Versions) -> str:
         lifecycle, shadow = self.lifecycle, versions.shadow
-        for model in shadow.models:
-            placed = _placed(model)
-            lifecycle.catalog.sync(placed)
-            if model.materialized == "partial_update":
-                streams = next(m for m in shadow.members if m.model is model).streams
-                lifecycle.catalog.partial_update_trigger(placed, {s.name: s.columns for s in streams})
+        lifecycle.sync_tables(shadow, _placed)
         lifecycle.catalog.forget_kept_rows([model.name for model in shadow.models])
         lifecycle.prepare_slots(shadow.slots)
         self.progress(f"{shadow.name}: building its new version beside the live tables (blue/green)")
@@ -182,35 +177,27 @@ class BlueGreen:
         began, targets = time.monotonic(), self._positions(versions)
         while time.monotonic() < deadline:
             self._healthy(job_id)
-            if self._reached(versions.shadow, targets):
+            if self._reached(targets):
                 return time.monotonic() - began
             time.sleep(POLL)
         raise WarehouseError(f"it did not catch up with the live version within {self.timeout:.0f}s")
 
     def _positions(self, versions: Versions) -> dict[str, str]:
+        """New slot -> the position it must reach: the live reader's of the same table, else the WAL's end (slots
+        and the WAL are the server's: one connection sees them all)."""
         targets = lag_targets(versions.shadow.slots, versions.live.slots)
-        positions = {}
-        for slot in versions.shadow.slots:
-            with connect(self.lifecycle.engine.store, database=slot.database) as conn:
-                live = targets[slot.name]
-                query = "SELECT pg_current_wal_lsn()::text"
-                if live:
-                    query = "SELECT coalesce((SELECT confirmed_flush_lsn::text FROM pg_replication_slots "
-                    query += "WHERE slot_name = %(live)s), pg_current_wal_lsn()::text)"
-                row = conn.execute(query, {"live": live}).fetchone()
-                positions[slot.name] = str(row[0]) if row else "0/0"
-        return positions
+        query = (
+            "SELECT coalesce((SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = %s), "
+            "pg_current_wal_lsn())::text"
+        )
+        with connect(self.lifecycle.engine.store) as conn:
+            return {new: _one_text(conn.execute(query, [live]).fetchone()) for new, live in targets.items()}
 
-    def _reached(self, shadow: CompiledJob, targets: dict[str, str]) -> bool:
-        for slot in shadow.slots:
-            with connect(self.lifecycle.engine.store, database=slot.database) as conn:
-                row = conn.execute(
-                    "SELECT confirmed_flush_lsn >= %s::pg_lsn FROM pg_replication_slots WHERE slot_name = %s",
-                    [targets[slot.name], slot.name],
-                ).fetchone()
-            if not row or not row[0]:
-                return False
-        return True
+    def _reached(self, targets: dict[str, str]) -> bool:
+        """Every new slot confirmed its target position."""
+        query = "SELECT count(*) FROM pg_replication_slots WHERE slot_name = %s AND confirmed_flush_lsn >= %s::pg_lsn"
+        with connect(self.lifecycle.engine.store) as conn:
+            return all(_one(conn.execute(query, [slot, lsn]).fetchone()) for slot, lsn in targets.items())
 
     def _healthy(self, job_id: str) -> None:
         """The new version runs and has not failed once (a failure while it hydrates is a failed deploy)."""
@@ -243,11 +230,7 @@ class BlueGreen:
             lifecycle.restart_record(live, live_savepoint)
             self._abandon(versions)
             raise
-        for model in final.models:  # the swapped tables' helpers, under their own names again
-            lifecycle.catalog.sync(model)
-            if model.materialized == "partial_update":
-                streams = next(m for m in final.members if m.model is model).streams
-                lifecycle.catalog.partial_update_trigger(model, {s.name: s.columns for s in streams})
+        lifecycle.sync_tables(final)  # the swapped tables' helpers, under their own names again
         self._drop_shadow(versions.shadow)
         lifecycle.drop_slots(live.slots)
         try:
@@ -303,6 +286,10 @@ def _placed(model: Model) -> Model:
 
 def _one(row: tuple[Any, ...] | None) -> int:
     return int(row[0]) if row else 0
+
+
+def _one_text(row: tuple[Any, ...] | None) -> str:
+    return str(row[0]) if row and row[0] is not None else "0/0"
 
 
 def remove_next_version(lifecycle: Lifecycle, record: JobRecord) -> None:
