@@ -22,17 +22,27 @@ from warehouse.context import Context
 from warehouse.demo.generator import DemoConfig, Op, Row, generate, replay
 from warehouse.demo.loader import apply
 from warehouse.demo.schema import create_shop_schema
-from warehouse.store import connect
+from warehouse.store import connect, drop_database, ensure_database
 
 CONFIG = DemoConfig(seed=7, n_orders=1_500, n_users=40, n_shops=15, n_products=30, product_rename_ratio=0.3)
 Rows = list[tuple[Any, ...]]
 
 
+OWN_DATABASE = "oracle_check"
+
+
 @pytest.fixture
 def shop(stack: Context) -> Iterator[psycopg.Connection[Any]]:
-    with connect(stack.settings.profile.store_connection(), database="shop") as conn:
-        create_shop_schema(conn)
-        yield conn
+    """The shop schema in a database of its own: the session's `shop` database feeds the running example's jobs,
+    which a schema recreated under them would leave reading dropped tables."""
+    store = stack.settings.profile.store_connection()
+    ensure_database(store, OWN_DATABASE)
+    try:
+        with connect(store, database=OWN_DATABASE) as conn:
+            create_shop_schema(conn)
+            yield conn
+    finally:
+        drop_database(store, OWN_DATABASE)
 
 
 def test_workload_and_oracle_agree_with_python_mid_stream_and_at_the_end(shop: psycopg.Connection[Any]) -> None:
