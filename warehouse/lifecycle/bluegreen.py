@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 from psycopg import sql
 
 from warehouse.catalog import forget_table
@@ -45,7 +46,7 @@ from warehouse.http import root_cause
 from warehouse.identifiers import pg
 from warehouse.lifecycle.registry import JobRecord
 from warehouse.lifecycle.snapshot import await_history, release_held_watermarks
-from warehouse.project import Model
+from warehouse.project import Model, Table
 from warehouse.store import connect
 
 if TYPE_CHECKING:
@@ -137,6 +138,9 @@ class BlueGreen:
                 "serving, the new one was removed",
                 hint=failed.hint or "fix the model (`warehouse status` showed the job's error) and run again",
             ) from None
+        except Exception:
+            self._abandon(versions)  # an unexpected error leaves nothing of the new version either
+            raise
         return self._swap(versions, job_id)
 
     # ---- 1. build -----------------------------------------------------------------------------------------------
@@ -208,14 +212,10 @@ class BlueGreen:
             raise WarehouseError(f"its job failed while it was being built: {cause}")
 
     def _rows(self, job: CompiledJob) -> str:
-        counts = []
+        """Each model's rows in its new version and in its live table (a model new to the job has none)."""
         with connect(self.lifecycle.engine.store) as conn:
-            for model in job.models:
-                placed, live = _placed(model).table, model.table
-                new = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(pg(placed.schema, placed.name)))
-                old = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(pg(live.schema, live.name)))
-                counts.append(f"{model.name} {_one(new.fetchone())} rows (live {_one(old.fetchone())})")
-        return ", ".join(counts)
+            counts = [(m.name, _count(conn, _placed(m).table), _count(conn, m.table)) for m in job.models]
+        return ", ".join(f"{name} {new} rows (live {live})" for name, new, live in counts)
 
     # ---- 3. swap and 4. follow ----------------------------------------------------------------------------------
     def _swap(self, versions: Versions, job_id: str) -> list[Action]:
@@ -282,6 +282,14 @@ class BlueGreen:
 def _placed(model: Model) -> Model:
     """The model as its next version writes it: the same table in the shadow schema."""
     return replace(model, table=replace(model.table, schema=shadow_schema(model.table.schema)))
+
+
+def _count(conn: psycopg.Connection[Any], table: Table) -> str:
+    """The table's row count, or "none" when it does not exist (yet)."""
+    exists = "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s"
+    if not conn.execute(exists, [table.schema, table.name]).fetchone():
+        return "none"
+    return str(_one(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(pg(table.schema, table.name))).fetchone()))
 
 
 def _one(row: tuple[Any, ...] | None) -> int:
