@@ -110,7 +110,7 @@ def ensure_flink(cache: Path, repository: str, progress: Progress, java: Path | 
     dist = ensure_distribution(cache, progress)
     connectors = [ensure_jar(jar, cache / "jars", repository, progress) for jar in CONNECTOR_JARS]
     lib = sorted((dist / "lib").glob("*.jar"))
-    own = [ensure_warehouse_connector(cache / "jars", lib, java, progress)] if java else []
+    own = [ensure_warehouse_connector(cache / "jars", lib + connectors, java, progress)] if java else []
     return FlinkJars(lib=lib + connectors + own, bash_java_utils=dist / "bin" / "bash-java-utils.jar")
 
 
@@ -122,8 +122,9 @@ def warehouse_connector_path(folder: Path) -> Path:
     return folder / f"warehouse-flink-connector-{digest.hexdigest()[:12]}.jar"
 
 
-def ensure_warehouse_connector(folder: Path, flink_lib: list[Path], java: Path, progress: Progress) -> Path:
-    """The `warehouse-changes` sink (resources/flink), compiled once against the cached Flink jars."""
+def ensure_warehouse_connector(folder: Path, classpath_jars: list[Path], java: Path, progress: Progress) -> Path:
+    """The warehouse's own Flink connector (resources/flink: the `warehouse-changes` sink, the routed MySQL
+    database source), compiled once against the cached Flink and CDC jars."""
     target = warehouse_connector_path(folder)
     if target.exists():
         return target
@@ -134,7 +135,7 @@ def ensure_warehouse_connector(folder: Path, flink_lib: list[Path], java: Path, 
     with tempfile.TemporaryDirectory() as scratch:
         classes = Path(scratch)
         sources = [str(p) for p in sorted(CONNECTOR_SOURCES.rglob("*.java"))]
-        classpath = ":".join(str(p) for p in flink_lib)
+        classpath = ":".join(str(p) for p in classpath_jars)
         command = [str(javac), "--release", "11", "-nowarn", "-d", str(classes), "-cp", classpath, *sources]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:

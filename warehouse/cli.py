@@ -169,6 +169,8 @@ def compile_(context: Context, select: str | None) -> None:
             click.echo(f"  {member.model.name:<22} streams: {streams}")
         for read in job.fused:
             click.echo(f"  reads by query: {read}")
+        for reader in job.readers:
+            click.echo(f"  change-log reader: {reader}")
 
 
 @cli.command()

@@ -5,7 +5,9 @@ database, so dbt's rendered relation `"warehouse"."ods"."ods_orders"` (backticke
 name: catalog `warehouse`, database `ods`, table `ods_orders`.
 
 - stream side (`ref()` / `source()`): a postgres-cdc table over the upstream table's binlog, with its
-  own replication slot and publication, and a `proc_time` column when the model uses it;
+  own replication slot and publication, and a `proc_time` column when the model uses it; the MySQL tables
+  of a job share one binlog reader per database (`warehouse-mysql-database`), each read through a view
+  named like the table (a table with event time keeps a mysql-cdc reader of its own, for its watermark);
 - lookup side (`lookup()`): a JDBC table with the requested cache; `cache='all'` becomes a regular join
   with the dimension's binlog, so every dimension row is held in Flink state;
 - sinks: one JDBC upsert table per stream declaring only that stream's columns, so a stream never
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from warehouse.catalog import LATE_ROWS, REGISTRY_SCHEMA, stream_application_name
@@ -29,6 +31,8 @@ from warehouse.connectors import (
     jdbc_lookup_options,
     jdbc_sink_options,
     mysql_cdc_options,
+    mysql_database_options,
+    postgres_database_options,
     table_ddl,
 )
 from warehouse.errors import WarehouseError
@@ -90,12 +94,20 @@ class Stream:
 
 @dataclass(frozen=True)
 class Slot:
-    """A replication slot (and its publication, same name) reading one table's binlog."""
+    """A replication slot (and its publication, same name) reading the binlog of tables of one schema: one
+    table (a reader with event time), or every table a job reads of that schema (a database reader)."""
 
     name: str
     database: str
     schema: str
-    table: str
+    tables: tuple[str, ...]
+
+
+def recorded_slot_tables(slot: Mapping[str, object]) -> list[str]:
+    """The tables a recorded slot reads (records written before database readers name one `table`)."""
+    tables = slot.get("tables") or [slot["table"]]
+    assert isinstance(tables, list)
+    return [str(t) for t in tables]
 
 
 @dataclass(frozen=True)
@@ -132,9 +144,10 @@ class CompiledJob:
     column_types: dict[str, str] = field(default_factory=dict)  # `table.column` -> Flink type, for state checks
     fused: list[str] = field(default_factory=list)  # "upstream -> reader" reads of a query instead of a binlog
     lookups: list[str] = field(default_factory=list)  # the tables its models look up (point lookups in the store)
-    mysql_reads: list[str] = field(default_factory=list)  # MySQL tables it reads by mysql-cdc (no snapshot metrics)
+    mysql_reads: list[str] = field(default_factory=list)  # MySQL tables read by mysql-cdc (no snapshot metrics)
     slot_set: str = ""  # which of the two sets of slot names it uses ("" or "b"; a blue/green deploy flips it)
     fused_tables: list[str] = field(default_factory=list)  # table keys of members read by their query
+    readers: list[str] = field(default_factory=list)  # its change-log readers and what each reads, for `compile`
 
     def only(self) -> CompiledModel:
         """The model of a job compiled for one model (unit tests, lineage, `check`'s per-model findings)."""
@@ -164,10 +177,10 @@ class CompiledJob:
 
     @property
     def query_fingerprint(self) -> str:
-        """Changes only when the queries change (stream views and inserts, and the settings that change Flink's
-        operators): what decides whether a job keeps its state."""
+        """Changes only when the queries change (stream views and inserts, the change-log readers and what each
+        reads, and the settings that change Flink's operators): what decides whether a job keeps its state."""
         shaping = [f"{key}={value}" for key, value in sorted(self.settings.items()) if key in GRAPH_SETTINGS]
-        return _digest([s.sql for s in self.model_streams()] + list(self.inserts) + shaping)
+        return _digest([s.sql for s in self.model_streams()] + list(self.inserts) + self.readers + shaping)
 
     def spec(self) -> JobSpec:
         return JobSpec(self.name, self.ddl, self.inserts, [s.name for s in self.slots], self.settings)
@@ -240,6 +253,7 @@ class Compiler:
             builder.mysql_reads,
             slot_set,
             sorted(fused),
+            list(builder.readers.values()),
         )
 
     def recompile(self, job: CompiledJob, slot_set: str, placement: dict[str, str] | None = None) -> CompiledJob:
@@ -353,6 +367,8 @@ class _JobBuilder:
         self.fused_views: set[str] = set()  # table keys declared as a view of a member's rows
         self.lookups: list[str] = []
         self.mysql_reads: list[str] = []
+        self.database_reads: dict[str, list[Table]] = {}  # "connector:database.schema" -> the tables its reader routes
+        self.readers: dict[str, str] = {}  # what a change-log reader reads -> how `compile` describes it
 
     def inserts(self, model: Model, stream: Stream) -> list[str]:
         """Rows with a complete primary key whose every value fits its column go to the sink; the others to
@@ -446,31 +462,63 @@ class _JobBuilder:
         key = _table_key(table)
         if key in self.tables:
             return
-        options = self._binlog_options(table)
         uses_proc_time = PROC_TIME in stream.sql
         event = event_time_of(self.compiler.project, table)
         split = event is not None and event.watermark.late_rows == "keep" and reads_event_time(stream.sql)
         extra = [f"{flink(PROC_TIME)} AS PROCTIME()"]  # for every reader in the job that uses it
         if event is None:
-            self._add_table(table, table.name, options, extra, key)
+            self._declare_database_read(table)
             return
         self.event_time.append(EventTimeRead(table, event.column))
         extra += watermark_columns(event) + (split_reader_columns() if split else [])
+        options = self._binlog_options(table)
         self._add_table(table, binlog_name(table)[2] if split else table.name, options, extra, key)
         if split:
             self._split_late_rows(table, event, uses_proc_time)
 
     def _binlog_options(self, table: Table) -> dict[str, str]:
         """The CDC reader of `table`: mysql-cdc for a MySQL source, else postgres-cdc over a slot of its own."""
+        self.readers[_table_key(table)] = f"{table.connector}:{table.database}.{table.qualified} (its own: event time)"
         if table.connector == MYSQL:
             self.mysql_reads.append(table.name)
-            reader = f"{self.name}{'@' + self.slot_set if self.slot_set else ''}.{_table_key(table)}"
+            reader = self._reader_name(_table_key(table))
             return mysql_cdc_options(self.compiler.mysql, table.database, table.name, reader)
         table = self._placed(table)
-        slot = Slot(slot_name(self.name, table, self.slot_set), table.database, table.schema, table.name)
+        slot = Slot(slot_name(self.name, table.name, self.slot_set), table.database, table.schema, (table.name,))
         self.slots.append(slot)
         store, tuning = self.compiler.store, self.compiler.tuning
         return cdc_options(store, table.database, table.schema, table.name, slot.name, slot.name, tuning)
+
+    def _reader_name(self, reads: str) -> str:
+        """What a MySQL reader's server ids are derived from: the job, its slot set, what it reads."""
+        return f"{self.name}{'@' + self.slot_set if self.slot_set else ''}.{reads}"
+
+    def _declare_database_read(self, table: Table) -> None:
+        """The table as a view over the job's one reader of its database (MySQL) or schema (PostgreSQL); the
+        reader's DDL is declared again with every table added, so it routes all of them. (Read tables are never
+        placed elsewhere: a blue/green deploy refuses a job that reads its own tables, bluegreen.py.)"""
+        where = f"{table.connector}:{table.database}.{table.schema}"
+        tables = self.database_reads.setdefault(where, [])
+        if table in tables:
+            return
+        tables.append(table)
+        columns = [FlinkColumn(ROUTED_TABLE, "STRING")] + [FlinkColumn(t.name, routed_row_type(t)) for t in tables]
+        self._register(table.database, table.schema)
+        name = (table.database, table.schema, DATABASE_READER)
+        self.tables[where] = table_ddl(name, columns, (), self._database_reader_options(where, tables))
+        self.reader_views.append(routed_view(table, name))
+        self.readers[where] = f"{where}: {', '.join(t.name for t in tables)}"
+
+    def _database_reader_options(self, where: str, tables: list[Table]) -> dict[str, str]:
+        first = tables[0]
+        if first.connector == MYSQL:
+            chunk_keys = {t.name: t.primary_key[0] for t in tables}
+            return mysql_database_options(self.compiler.mysql, first.database, chunk_keys, self._reader_name(where))
+        name = slot_name(self.name, f"{first.schema}__tables", self.slot_set)
+        slot = Slot(name, first.database, first.schema, tuple(t.name for t in tables))
+        self.slots = [s for s in self.slots if s.name != name] + [slot]
+        store, tuning = self.compiler.store, self.compiler.tuning
+        return postgres_database_options(store, first.database, first.schema, name, tuning)
 
     def _placed(self, table: Table) -> Table:
         """Where the table lives in the store for this job: its own schema, or the one `placement` gives."""
@@ -528,6 +576,24 @@ class _JobBuilder:
         self.catalogs.setdefault(catalog, set()).add(database)
 
 
+ROUTED_TABLE = "wh_table"  # the column of a database reader that names each change's table
+DATABASE_READER = "wh_database_changes"  # a database reader's table, beside the tables it routes
+
+
+def routed_row_type(table: Table) -> str:
+    """A table's columns as one ROW column of its database reader (nullable: NULL in the other tables' rows)."""
+    return f"ROW<{', '.join(f'{flink(c.name)} {flink_type(c.data_type)}' for c in table.columns)}>"
+
+
+def routed_view(table: Table, reader: tuple[str, str, str]) -> str:
+    """The changes of one table of a database reader, named and shaped like the table's own reader."""
+    columns = [f"r.{flink(table.name)}.{flink(c.name)} AS {flink(c.name)}" for c in table.columns]
+    columns.append(f"PROCTIME() AS {flink(PROC_TIME)}")
+    routed = f"r.{flink(ROUTED_TABLE)} = {flink_string(table.name)}"
+    name = flink(table.database, table.schema, table.name)
+    return f"CREATE TEMPORARY VIEW {name} AS\nSELECT {', '.join(columns)}\nFROM {flink(*reader)} AS r WHERE {routed}"
+
+
 def job_settings(name: str, models: list[Model], runtime: dict[str, str], tuning: JobTuning) -> dict[str, str]:
     """Flink settings of a job (SET in its gateway session before the statement set): the runtime's, then its
     models' own; `parallelism` is the largest asked for, `upsert_materialize` must agree (one job, one value)."""
@@ -568,7 +634,7 @@ def upstream_first(jobs: list[CompiledJob]) -> list[CompiledJob]:
 def grouping_member(job: CompiledJob) -> Member:
     """What the grouping rule needs of a model, from its job compiled alone: the change logs it reads."""
     model = job.model
-    reads = tuple(dict.fromkeys(f"{slot.database}.{slot.schema}.{slot.table}" for slot in job.slots))
+    reads = tuple(dict.fromkeys(f"{s.database}.{s.schema}.{table}" for s in job.slots for table in s.tables))
     fusable = model.materialized == "continuous" and model.settings.watermark is None
     return Member(model.name, reads, _table_key(model.table), fusable, model.settings.job_group)
 
@@ -620,11 +686,12 @@ def stream_view(model: Model, stream: Stream) -> str:
     return flink(f"wh_{model.name}__{stream.name}")
 
 
-def slot_name(job: str, table: Table, slot_set: str = "") -> str:
-    """The replication slot (and publication) of one binlog reader of a job: `wh_<job>__<table>`, or
-    `wh__<job>__<table>` for the other slot set (a job's new version is built beside its running one)."""
+def slot_name(job: str, reads: str, slot_set: str = "") -> str:
+    """The replication slot (and publication) of one binlog reader of a job: `wh_<job>__<reads>` (a table, or
+    `<schema>__tables` for a database reader), or `wh__<job>__<reads>` for the other slot set (a job's new
+    version is built beside its running one)."""
     prefix = f"wh__{job}" if slot_set else f"wh_{job}"
-    name = re.sub(r"[^a-z0-9_]", "_", f"{prefix}__{table.name}".lower())
+    name = re.sub(r"[^a-z0-9_]", "_", f"{prefix}__{reads}".lower())
     if len(name) <= MAX_SLOT_NAME:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]

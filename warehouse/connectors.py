@@ -57,26 +57,47 @@ def cdc_options(
     publication: str,
     tuning: JobTuning = DEFAULT_TUNING,
 ) -> dict[str, str]:
-    """postgres-cdc over pgoutput, reading a pre-created publication (see FIELD_NOTES: publications).
-
-    Debezium sleeps `poll.interval.ms` (default 500) whenever the slot had nothing new for a few reads,
-    which at moderate rates adds ~half of it to every hop; `cdc_poll_interval` bounds that wait.
-    """
+    """postgres-cdc over pgoutput for one table, reading a pre-created publication (see FIELD_NOTES:
+    publications). Used for a table with event time (its watermark is declared on the reader's table); the
+    other tables of a schema a job reads share one reader (postgres_database_options)."""
     return {
         "connector": "postgres-cdc",
+        **_postgres_reader(store, database, schema, slot, publication, tuning),
+        "table-name": table,
+        "decoding.plugin.name": "pgoutput",
+        "scan.incremental.snapshot.enabled": "true",
+        "heartbeat.interval.ms": "10000",
+    }
+
+
+def postgres_database_options(
+    store: StoreConnection, database: str, schema: str, slot: str, tuning: JobTuning = DEFAULT_TUNING
+) -> dict[str, str]:
+    """The warehouse's `warehouse-postgres-database` source (resources/flink): ONE slot for several tables of a
+    schema, routed by table, over the publication of the slot's name (the lifecycle creates it for exactly
+    those tables)."""
+    return {
+        "connector": "warehouse-postgres-database",
+        **_postgres_reader(store, database, schema, slot, slot, tuning),
+        "heartbeat.interval": "10s",
+    }
+
+
+def _postgres_reader(
+    store: StoreConnection, database: str, schema: str, slot: str, publication: str, tuning: JobTuning
+) -> dict[str, str]:
+    """Debezium sleeps `poll.interval.ms` (default 500) whenever the slot had nothing new for a few reads,
+    which at moderate rates adds ~half of it to every hop; `cdc_poll_interval` bounds that wait."""
+    return {
         "hostname": store.host,
         "port": str(store.port),
         "username": store.user,
         "password": reference(store.user),
         "database-name": database,
         "schema-name": schema,
-        "table-name": table,
         "slot.name": slot,
-        "decoding.plugin.name": "pgoutput",
         "debezium.publication.name": publication,
         "debezium.publication.autocreate.mode": "disabled",
-        "scan.incremental.snapshot.enabled": "true",
-        "heartbeat.interval.ms": "10000",
         "debezium.poll.interval.ms": str(milliseconds(tuning.cdc_poll_interval)),
     }
 
@@ -86,23 +107,41 @@ FIRST_SERVER_ID = 10_000  # below: left to the servers themselves and to other r
 
 
 def mysql_cdc_options(mysql: MySqlConnection, database: str, table: str, reader: str) -> dict[str, str]:
-    """mysql-cdc over the binlog (ROW format): incremental snapshot, then the binlog from where it ended.
-
-    Every binlog reader of a MySQL server needs a server id no other replica uses: a range derived from
-    `reader` (the job and table), stable across restarts. Unsigned bigints are read exactly (`precise`);
-    `tinyInt1isBit=false` keeps `tinyint(1)` a number in the snapshot as in the binlog (mysqltypes.py)."""
-    first = FIRST_SERVER_ID + zlib.crc32(reader.encode()) % 2_000_000_000
+    """mysql-cdc over the binlog (ROW format) for one table: incremental snapshot, then the binlog from where
+    it ended. Used for a table with event time (its watermark is declared on the reader's table); the other
+    MySQL tables of a job share one reader of their database (mysql_database_options)."""
     return {
         "connector": "mysql-cdc",
+        **_mysql_reader(mysql, database, reader),
+        "table-name": table,
+        "scan.incremental.snapshot.enabled": "true",
+    }
+
+
+def mysql_database_options(
+    mysql: MySqlConnection, database: str, chunk_keys: dict[str, str], reader: str
+) -> dict[str, str]:
+    """The warehouse's `warehouse-mysql-database` source (resources/flink): ONE binlog reader for several
+    tables of a database, routed by table. `chunk_keys`: table -> the column its snapshot is split by (the
+    first column of the key the warehouse mirrors it by, so a table with a declared key splits too)."""
+    options = {"connector": "warehouse-mysql-database", **_mysql_reader(mysql, database, reader)}
+    return options | {f"chunk-key.{table}": column for table, column in chunk_keys.items()}
+
+
+def _mysql_reader(mysql: MySqlConnection, database: str, reader: str) -> dict[str, str]:
+    """Every binlog reader of a MySQL server needs a server id no other replica uses: a range derived from
+    `reader` (the job and what it reads), stable across restarts. Unsigned bigints are read exactly
+    (`precise`); `tinyInt1isBit=false` keeps `tinyint(1)` a number in the snapshot as in the binlog
+    (mysqltypes.py)."""
+    first = FIRST_SERVER_ID + zlib.crc32(reader.encode()) % 2_000_000_000
+    return {
         "hostname": mysql.host,
         "port": str(mysql.port),
         "username": mysql.user,
         "password": reference(mysql_login(mysql.user)),
         "database-name": database,
-        "table-name": table,
         "server-id": f"{first}-{first + SERVER_IDS_PER_READER - 1}",
         "server-time-zone": mysql.server_time_zone,
-        "scan.incremental.snapshot.enabled": "true",
         "heartbeat.interval": "10s",
         "debezium.bigint.unsigned.handling.mode": "precise",
         "jdbc.properties.tinyInt1isBit": "false",

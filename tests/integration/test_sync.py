@@ -133,6 +133,32 @@ def pg_execute(context: Context, *statements: str) -> None:
             conn.execute(statement)
 
 
+def binlog_readers(context: Context) -> int:
+    """The binlog connections the warehouse's readers hold on the MySQL server (its own user's threads)."""
+    login = context.settings.profile.mysql_connection()
+    with connect_mysql(login, "mshop") as conn:
+        cursor = conn.cursor()
+        cursor.execute("SHOW PROCESSLIST")
+        return sum(1 for row in cursor.fetchall() if str(row[4]).startswith("Binlog Dump"))
+
+
+def pg_readers(context: Context) -> dict[str, list[str]]:
+    """The sync job's replication slots on the store, each with the tables its publication holds."""
+    with connect(context.settings.profile.store_connection(), database="pshop") as conn:
+        query = "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'wh%sync_pshop%'"
+        slots = [str(row[0]) for row in conn.execute(query).fetchall()]
+        query = "SELECT tablename FROM pg_publication_tables WHERE pubname = %s ORDER BY tablename"
+        return {slot: [str(row[0]) for row in conn.execute(query, [slot]).fetchall()] for slot in slots}
+
+
+def snapshot_ends(context: Context, job: str) -> dict[str, float]:
+    """Per table the job's CDC readers read: when its snapshot ended (0: not yet), from the readers' metrics."""
+    job_id = str(context.lifecycle.registry.all()[job].job_id)
+    vertices = [v for v in context.jobmanager.job(job_id)["vertices"] if str(v["name"]).startswith("Source: ")]
+    metrics = [t for v in vertices for t in context.jobmanager.table_snapshot_metrics(job_id, str(v["id"]))]
+    return {str(i): table.get("snapshotEndTime", 0.0) for i, table in enumerate(metrics)}
+
+
 def test_two_databases_are_mirrored_whole_and_follow_every_change(synced: Context) -> None:
     reports = {report.source: report for report in synced.sync()}
     assert reports["mshop"].tables == ("orders", "orders_pay", "product_catalog")  # audit_log: excluded
@@ -142,6 +168,11 @@ def test_two_databases_are_mirrored_whole_and_follow_every_change(synced: Contex
     jobs = {r.job for r in synced.lifecycle.registry.all().values() if set(r.members) & set(actions)}
     assert jobs == {"sync_mshop", "sync_pshop"}  # one job per source database
     eventually(lambda: not differences(synced), timeout=240, interval=2)
+    eventually(lambda: binlog_readers(synced) == 1, timeout=60, interval=1)  # one reader for the three tables
+    assert pg_readers(synced) == {"wh_sync_pshop__public__tables": ["shops", "tags", "users"]}  # one slot for three
+    for job in ("sync_mshop", "sync_pshop"):  # each reader says when its snapshot ended (MySQL's: our wrapper's)
+        ends = snapshot_ends(synced, job)
+        assert len(ends) == 3 and all(end > 0 for end in ends.values()), (job, ends)
     mysql_execute(
         synced,
         "INSERT INTO orders VALUES (4, 13, 99.99, 1, '2024-02-02 02:02:02.002')",
@@ -174,6 +205,7 @@ def test_a_column_and_a_table_added_at_the_source_show_up_with_no_row_lost(synce
     mysql_execute(synced, "INSERT INTO coupons VALUES (3, 1.50)", "DELETE FROM orders WHERE order_id = 3")
     eventually(lambda: not differences(synced), timeout=240, interval=2)
     assert len(ods_rows(synced, "ods_m_orders")) == 4 and len(ods_rows(synced, "ods_m_coupons")) == 3
+    assert binlog_readers(synced) == 1  # the new version's reader reads the four tables; the old one is gone
 
 
 def test_a_narrowing_under_exception_stops_with_the_fix_and_loses_nothing(synced: Context) -> None:

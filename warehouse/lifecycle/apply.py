@@ -168,7 +168,7 @@ class Lifecycle:
 
     def sources_of(self, job: CompiledJob) -> list[Table]:
         """The OLTP source tables the job reads by CDC."""
-        read = {(slot.database, slot.schema, slot.table) for slot in job.slots}
+        read = {(slot.database, slot.schema, table) for slot in job.slots for table in slot.tables}
         return [t for t in self.project.sources.values() if (t.database, t.schema, t.name) in read]
 
     def _dependants(self, names: list[str]) -> list[str]:
@@ -373,10 +373,12 @@ class Lifecycle:
     def _ensure_publications(self, slots: list[Slot]) -> None:
         for slot in slots:
             with connect(self.engine.store, database=slot.database) as conn:
-                target = pg(slot.schema, slot.table)
-                conn.execute(sql.SQL("ALTER TABLE {} REPLICA IDENTITY FULL").format(target))
+                targets = [pg(slot.schema, table) for table in slot.tables]
+                for target in targets:
+                    conn.execute(sql.SQL("ALTER TABLE {} REPLICA IDENTITY FULL").format(target))
                 if not conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", [slot.name]).fetchone():
-                    conn.execute(sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(pg(slot.name), target))
+                    tables = sql.SQL(", ").join(targets)
+                    conn.execute(sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(pg(slot.name), tables))
 
     def drop_slots(self, slots: list[dict[str, str]]) -> None:
         """Drop recorded slots and their publications."""

@@ -40,7 +40,7 @@ import psycopg
 from psycopg import sql
 
 from warehouse.catalog import forget_table
-from warehouse.compiler import CompiledJob, Slot
+from warehouse.compiler import CompiledJob, Slot, recorded_slot_tables
 from warehouse.errors import FlinkError, WarehouseError
 from warehouse.http import root_cause
 from warehouse.identifiers import pg
@@ -91,7 +91,8 @@ def beside_blocker(job: str, state: str, own_binlog_reads: list[str]) -> str:
 def own_binlog_reads(job: CompiledJob) -> list[str]:
     """The job's own tables that it also reads through their binlog (possible only with an explicit job_group)."""
     own = {(model.table.database, model.table.schema, model.table.name) for model in job.models}
-    return sorted({slot.table for slot in job.slots if (slot.database, slot.schema, slot.table) in own})
+    reads = {(slot.database, slot.schema, table) for slot in job.slots for table in slot.tables}
+    return sorted(table for _, _, table in reads & own)
 
 
 def placement(job: CompiledJob) -> dict[str, str]:
@@ -100,9 +101,11 @@ def placement(job: CompiledJob) -> dict[str, str]:
 
 
 def lag_targets(new: list[Slot], live: list[dict[str, str]]) -> dict[str, str | None]:
-    """New slot -> the live slot reading the same table (None: no live reader of it, compare with the WAL's end)."""
-    by_table = {(s["database"], s["schema"], s["table"]): s["name"] for s in live}
-    return {slot.name: by_table.get((slot.database, slot.schema, slot.table)) for slot in new}
+    """New slot -> a live slot reading the same table (None: no live reader of it, compare with the WAL's end);
+    for a slot of several tables, the live slot of the first table that has one."""
+    by_table = {(s["database"], s["schema"], t): s["name"] for s in live for t in recorded_slot_tables(s)}
+    reads = {slot.name: [by_table.get((slot.database, slot.schema, t)) for t in slot.tables] for slot in new}
+    return {name: next((live for live in lives if live), None) for name, lives in reads.items()}
 
 
 # ---- the deploy ----------------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ class JobRecord:
     job_id: str | None
     status: str  # running | stopped (by `warehouse stop`) | parked (by `warehouse down`, until `up`)
     savepoint: str | None = None
-    slots: list[dict[str, str]] = field(default_factory=list)
+    slots: list[dict[str, Any]] = field(default_factory=list)  # asdict(Slot): name, database, schema, tables
     spec: dict[str, Any] = field(default_factory=dict)
     checkpoint: str | None = None  # the latest retained checkpoint seen, for a job its JobManager forgot
 

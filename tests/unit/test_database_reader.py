@@ -1,0 +1,128 @@
+"""The MySQL tables a job reads share one binlog reader per database (`warehouse-mysql-database`, the
+warehouse's own Flink source): one reader table routing every table, and a view per table named like it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.unit.example_project import copy_example, plan
+from warehouse.compiler import DATABASE_READER, routed_row_type, routed_view
+from warehouse.config import MySqlConnection
+from warehouse.connectors import mysql_database_options
+from warehouse.project import Column, Table
+
+SOURCES = """version: 2
+sources:
+  - name: legacy
+    database: legacy
+    schema: legacy
+    meta: {connector: mysql}
+    tables:
+      - name: customers
+        meta: {primary_key: [customer_id]}
+        columns:
+          - {name: customer_id, data_type: "bigint(20) unsigned"}
+          - {name: name, data_type: "varchar(20)"}
+      - name: suppliers
+        meta: {primary_key: [supplier_id]}
+        columns:
+          - {name: supplier_id, data_type: "int(11)"}
+          - {name: name, data_type: "varchar(20)"}
+models:
+  - name: ods_parties
+    columns:
+      - {name: party_id, data_type: "numeric(20,0)"}
+      - {name: name, data_type: "varchar(20)"}
+"""
+MODEL = """{{ config(primary_key=['party_id']) }}
+
+SELECT CAST(customer_id AS DECIMAL(20, 0)) AS party_id, name FROM {{ source('legacy', 'customers') }}
+UNION ALL
+SELECT CAST(supplier_id AS DECIMAL(20, 0)) AS party_id, name FROM {{ source('legacy', 'suppliers') }}
+"""
+
+
+def test_two_tables_of_one_mysql_database_are_read_by_one_reader(tmp_path: Path) -> None:
+    project = copy_example(tmp_path)
+    (project / "models" / "legacy.yml").write_text(SOURCES)
+    (project / "models" / "ods" / "ods_parties.sql").write_text(MODEL)
+    job = plan(project, "ods_parties")
+    readers = [ddl for ddl in job.ddl if "'connector' = 'warehouse-mysql-database'" in ddl]
+    assert len(readers) == 1 and not [ddl for ddl in job.ddl if "'mysql-cdc'" in ddl]
+    reader = readers[0]
+    assert f"`legacy`.`legacy`.`{DATABASE_READER}`" in reader
+    assert "`customers` ROW<`customer_id` DECIMAL(20, 0), `name` STRING>" in reader
+    assert "`suppliers` ROW<`supplier_id` INT, `name` STRING>" in reader
+    assert "'chunk-key.customers' = 'customer_id'" in reader and "'chunk-key.suppliers' = 'supplier_id'" in reader
+    assert "PRIMARY KEY" not in reader  # the tables' keys differ; each sink has its own
+    views = [ddl for ddl in job.ddl if ddl.startswith("CREATE TEMPORARY VIEW `legacy`.`legacy`.")]
+    assert [view.split("\n")[0] for view in views] == [
+        "CREATE TEMPORARY VIEW `legacy`.`legacy`.`customers` AS",
+        "CREATE TEMPORARY VIEW `legacy`.`legacy`.`suppliers` AS",
+    ]
+    assert not job.mysql_reads and not job.slots  # it reports its snapshot's end (SnapshotReportingSource.java)
+    assert job.readers == ["mysql:legacy.legacy: customers, suppliers"]  # what `compile` lists
+
+
+def test_a_routed_view_selects_its_tables_row_and_only_its_changes() -> None:
+    columns = (Column("id", "bigint"), Column("value", "text"))
+    table = Table("source.legacy.order", "legacy", "legacy", "order", columns, ("id",), connector="mysql")
+    view = routed_view(table, ("legacy", "legacy", DATABASE_READER))
+    assert view == (
+        "CREATE TEMPORARY VIEW `legacy`.`legacy`.`order` AS\n"
+        "SELECT r.`order`.`id` AS `id`, r.`order`.`value` AS `value`, PROCTIME() AS `proc_time`\n"
+        f"FROM `legacy`.`legacy`.`{DATABASE_READER}` AS r WHERE r.`wh_table` = 'order'"
+    )
+    assert routed_row_type(table) == "ROW<`id` BIGINT, `value` STRING>"
+
+
+@pytest.mark.parametrize(
+    ("reader", "other"),
+    [("sync_shop.mysql:shop", "sync_shop@b.mysql:shop"), ("sync_shop.mysql:shop", "sync_crm.mysql:shop")],
+)
+def test_each_database_reader_takes_server_ids_of_its_own(reader: str, other: str) -> None:
+    first = mysql_database_options(MySqlConnection(), "shop", {"orders": "order_id"}, reader)
+    second = mysql_database_options(MySqlConnection(), "shop", {"orders": "order_id"}, other)
+    assert first["server-id"] != second["server-id"]
+    low, high = (int(part) for part in first["server-id"].split("-"))
+    assert high - low == 7 and low >= 10_000
+    assert first["password"].startswith("${password:") and "table-name" not in first
+
+
+def test_two_tables_of_one_postgres_schema_share_one_slot_and_publication(tmp_path: Path) -> None:
+    job = plan(copy_example(tmp_path), "dwd_orders")  # orders and payments: ods_orders, ods_orders_pay
+    readers = [ddl for ddl in job.ddl if "'connector' = 'warehouse-postgres-database'" in ddl]
+    assert len(readers) == 1 and not [ddl for ddl in job.ddl if "'postgres-cdc'" in ddl]
+    assert "'slot.name' = 'wh_dwd_orders__ods__tables'" in readers[0]
+    assert "'debezium.publication.name' = 'wh_dwd_orders__ods__tables'" in readers[0]
+    assert "`ods_orders` ROW<" in readers[0] and "`ods_orders_pay` ROW<" in readers[0]
+    assert [slot.tables for slot in job.slots] == [("ods_orders", "ods_orders_pay")]
+
+
+def test_a_table_read_with_event_time_keeps_a_reader_of_its_own(tmp_path: Path) -> None:
+    job = plan(copy_example(tmp_path), "dws_shop_minutely")  # ods_orders_timed has a watermark
+    own = [ddl for ddl in job.ddl if "'connector' = 'postgres-cdc'" in ddl]
+    assert len(own) == 1 and "WATERMARK FOR" in own[0] and "'table-name' = 'ods_orders_timed'" in own[0]
+    assert not [ddl for ddl in job.ddl if "warehouse-postgres-database" in ddl]
+    assert [slot.tables for slot in job.slots] == [("ods_orders_timed",)]
+    assert job.readers == ["postgres:warehouse.ods.ods_orders_timed (its own: event time)"]
+
+
+def test_a_job_whose_readers_change_cannot_keep_its_state(tmp_path: Path) -> None:
+    """A reader routing other tables (or a table moving to a reader of its own) is another source operator with
+    other state: the job restarts clean, as for a changed query (and a deployment upgraded from one-slot-per-table
+    readers rebuilds each job once)."""
+    from dataclasses import replace
+
+    from warehouse.lifecycle.plan import job_change
+    from warehouse.lifecycle.registry import JobRecord
+
+    job = plan(copy_example(tmp_path), "dwd_orders")
+    live = JobRecord(job.name, job.fingerprint, job.query_fingerprint, "id", "running")
+    assert job_change(job, live) == "none"
+    readers = ["postgres:warehouse.ods.ods_orders", "postgres:warehouse.ods.ods_orders_pay"]
+    per_table = replace(job, readers=readers, ddl=[*job.ddl[:-1], "(the readers' DDL)"])
+    assert job_change(per_table, live) == "queries"
+    assert job_change(replace(job, ddl=[*job.ddl[:-1], "(other options)"]), live) == "settings"
