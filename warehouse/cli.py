@@ -174,11 +174,17 @@ def compile_(context: Context, select: str | None) -> None:
 
 
 @cli.command()
+@click.option("--follow", is_flag=True, help="Keep syncing, and deploy the mirrors of a source that changed.")
+@click.option("--every", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds between syncs.")
 @click.pass_obj
-def sync(context: Context) -> None:
+def sync(context: Context, follow: bool, every: float) -> None:
     """Mirror the sources that declare `sync:`: write a model per matching table from the source's catalog.
 
-    `plan` and `run` sync first; run it alone to review the mirrored models (models/.../_sync/) before."""
+    `plan` and `run` sync first; run it alone to review the mirrored models (models/.../_sync/) before.
+    With --follow it evolves the running mirrors itself (blue/green, never emptied) until interrupted."""
+    if follow:
+        context.follow_sources(every)
+        return
     reports = context.sync()
     if not reports:
         click.echo("no source declares `sync:` (see README 'Whole-database sync')")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -215,11 +215,14 @@ class Context:
         in_place: bool = False,
         max_lag: float | None = None,
         deploy_timeout: float | None = None,
+        sync_first: bool = True,
     ) -> list[Action]:
-        """Sync the mirrored sources, then compile, decide and apply (see `plan`): start, keep, resume, upgrade or
-        rebuild each selected job; a rebuild is blue/green (built beside the live tables, swapped in when caught up
-        within `max_lag` seconds, given up after `deploy_timeout`) unless `in_place`."""
-        self._sync_before_planning()
+        """Sync the mirrored sources (unless `sync_first` is False: `sync --follow` has just synced them), then
+        compile, decide and apply (see `plan`): start, keep, resume, upgrade or rebuild each selected job; a rebuild
+        is blue/green (built beside the live tables, swapped in when caught up within `max_lag` seconds, given up
+        after `deploy_timeout`) unless `in_place`."""
+        if sync_first:
+            self._sync_before_planning()
         return self.lifecycle.run(selector, full_refresh, None, in_place, self._deploy(max_lag, deploy_timeout))
 
     def _deploy(self, max_lag: float | None, timeout: float | None) -> BlueGreen:
@@ -228,17 +231,29 @@ class Context:
         lag = DEFAULT_MAX_LAG if max_lag is None else max_lag
         return BlueGreen(self.lifecycle, lag, DEFAULT_TIMEOUT if timeout is None else timeout)
 
-    def sync(self) -> list[SyncReport]:
-        """Mirror every source that declares `sync:` (sync/): read its database's catalog, evolve each mirror by
-        the source's schema-change policy and write the mirrored models; the project is read again after."""
-        from warehouse.sync.declaration import find_declarations
+    def sync(self, sources: Collection[str] | None = None) -> list[SyncReport]:
+        """Mirror every source that declares `sync:` (or those named in `sources`; sync/): read its database's
+        catalog, evolve each mirror by the source's schema-change policy and write the mirrored models; the
+        project is read again after."""
         from warehouse.sync.mirror import mirror
 
-        sources = find_declarations(self.project_dir, self.project.model_paths())
-        reports = [mirror(self.project_dir, source, self._source_tables(source)) for source in sources]
+        chosen = [s for s in self.synced_sources() if sources is None or s.name in sources]
+        reports = [mirror(self.project_dir, source, self._source_tables(source)) for source in chosen]
         if any(report.files for report in reports):
             self.refresh()
         return reports
+
+    def synced_sources(self) -> list[SyncedSource]:
+        """The sources whose yml declares `sync:`."""
+        from warehouse.sync.declaration import find_declarations
+
+        return find_declarations(self.project_dir, self.project.model_paths())
+
+    def follow_sources(self, every: float, rounds: int | None = None) -> None:
+        """`sync --follow`: sync every `every` seconds and deploy the mirrors of each source that changed."""
+        from warehouse.sync.follow import follow
+
+        follow(self, every, rounds)
 
     def _source_tables(self, source: SyncedSource) -> list[SourceTable]:
         from warehouse.sync.introspect import mysql_tables, pg_tables

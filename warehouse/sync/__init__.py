@@ -5,4 +5,5 @@
 - evolution.py: what a change at the source does to its mirror, per schema-change policy (pure rules).
 - generate.py: the mirrored models as files dbt reads (a yml and one SELECT per table), rewritten by
   `warehouse sync` (and every `run`) from the source's catalog, never by hand.
+- follow.py: `warehouse sync --follow`: sync every few seconds and deploy the mirrors of a source that changed.
 """

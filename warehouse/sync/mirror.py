@@ -17,6 +17,7 @@ from warehouse.sync.introspect import SourceTable
 class SyncReport:
     source: str
     tables: tuple[str, ...]  # the tables mirrored now
+    models: tuple[str, ...]  # every mirror of the source (a table gone from the source keeps its mirror)
     changes: tuple[str, ...]  # "orders: added column note (json)", ...
     files: tuple[Path, ...]  # written or removed
 
@@ -46,7 +47,8 @@ def mirror(project_dir: Path, source: SyncedSource, tables: list[SourceTable]) -
         mirrored.append(_vanished(source, _with_store_types(source, table, dropped)))
         changes.append(f"{name}: gone from the source; its mirror is kept (exclude it to stop mirroring it)")
     files = write(project_dir, source, sorted(mirrored, key=lambda t: t.name))
-    return SyncReport(source.name, tuple(sorted(evolutions)), tuple(changes), tuple(files))
+    models = tuple(sorted(source.spec.model_name(table.name) for table in mirrored))
+    return SyncReport(source.name, tuple(sorted(evolutions)), models, tuple(changes), tuple(files))
 
 
 def _evolved(
