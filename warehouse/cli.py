@@ -175,7 +175,9 @@ def compile_(context: Context, select: str | None) -> None:
 
 @cli.command()
 @click.option("--follow", is_flag=True, help="Keep syncing, and deploy the mirrors of a source that changed.")
-@click.option("--every", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Seconds between syncs.")
+@click.option(
+    "--every", type=click.FloatRange(min=1), default=30.0, show_default=True, metavar="SECONDS", help="Between syncs."
+)
 @click.pass_obj
 def sync(context: Context, follow: bool, every: float) -> None:
     """Mirror the sources that declare `sync:`: write a model per matching table from the source's catalog.

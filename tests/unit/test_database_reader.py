@@ -126,3 +126,20 @@ def test_a_job_whose_readers_change_cannot_keep_its_state(tmp_path: Path) -> Non
     per_table = replace(job, readers=readers, ddl=[*job.ddl[:-1], "(the readers' DDL)"])
     assert job_change(per_table, live) == "queries"
     assert job_change(replace(job, ddl=[*job.ddl[:-1], "(other options)"]), live) == "settings"
+
+
+def test_compile_lists_each_jobs_change_log_readers(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from warehouse.cli import cli
+
+    project = copy_example(tmp_path)
+    result = CliRunner().invoke(cli, ["--project-dir", str(project), "compile"])
+    assert result.exit_code == 0, result.output
+    readers = [line.strip() for line in result.output.splitlines() if "change-log reader:" in line]
+    assert readers == [
+        "change-log reader: postgres:shop.public: product_catalog",
+        "change-log reader: postgres:shop.public: orders, orders_pay",  # one slot for both tables
+        "change-log reader: postgres:warehouse.dwd: dwd_orders",
+        "change-log reader: postgres:warehouse.ods.ods_orders_timed (its own: event time)",
+    ]
