@@ -4,10 +4,11 @@ Every table a job touches is declared in a session-local in-memory catalog named
 database, so dbt's rendered relation `"warehouse"."ods"."ods_orders"` (backticked) is a valid Flink
 name: catalog `warehouse`, database `ods`, table `ods_orders`.
 
-- stream side (`ref()` / `source()`): a postgres-cdc table over the upstream table's binlog, with its
-  own replication slot and publication, and a `proc_time` column when the model uses it; the MySQL tables
-  of a job share one binlog reader per database (`warehouse-mysql-database`), each read through a view
-  named like the table (a table with event time keeps a mysql-cdc reader of its own, for its watermark);
+- stream side (`ref()` / `source()`): the tables a job reads of one PostgreSQL schema (or MySQL database)
+  share one change-log reader, the warehouse's `warehouse-postgres-database` (one replication slot and
+  publication) or `warehouse-mysql-database` (one binlog connection); each table is a view over it named like
+  the table, with a `proc_time` column. A table read with event time has a postgres-cdc (mysql-cdc) reader
+  of its own, which carries its watermark;
 - lookup side (`lookup()`): a JDBC table with the requested cache; `cache='all'` becomes a regular join
   with the dimension's binlog, so every dimension row is held in Flink state;
 - sinks: one JDBC upsert table per stream declaring only that stream's columns, so a stream never
@@ -477,7 +478,8 @@ class _JobBuilder:
             self._split_late_rows(table, event, uses_proc_time)
 
     def _binlog_options(self, table: Table) -> dict[str, str]:
-        """The CDC reader of `table`: mysql-cdc for a MySQL source, else postgres-cdc over a slot of its own."""
+        """The CDC reader of a table read with event time (a view cannot carry its watermark): mysql-cdc for a
+        MySQL source, else postgres-cdc over a slot of its own."""
         self.readers[_table_key(table)] = f"{table.connector}:{table.database}.{table.qualified} (its own: event time)"
         if table.connector == MYSQL:
             self.mysql_reads.append(table.name)
