@@ -504,6 +504,7 @@ class _JobBuilder:
         if table in tables:
             return
         tables.append(table)
+        self._note_types(table.name, [FlinkColumn(c.name, flink_type(c.data_type)) for c in table.columns])
         columns = [FlinkColumn(ROUTED_TABLE, "STRING")] + [FlinkColumn(t.name, routed_row_type(t)) for t in tables]
         self._register(table.database, table.schema)
         name = (table.database, table.schema, DATABASE_READER)

@@ -143,3 +143,20 @@ def test_compile_lists_each_jobs_change_log_readers(tmp_path: Path) -> None:
         "change-log reader: postgres:warehouse.dwd: dwd_orders",
         "change-log reader: postgres:warehouse.ods.ods_orders_timed (its own: event time)",
     ]
+
+
+def test_a_column_retyped_in_a_table_a_database_reader_routes_restarts_the_job_clean(tmp_path: Path) -> None:
+    """Its state holds the old type: as with a reader of its own, no savepoint can carry it over."""
+    from tests.unit.example_project import edit
+    from warehouse.lifecycle.plan import job_change, retyped
+    from warehouse.lifecycle.registry import JobRecord
+
+    project = copy_example(tmp_path)
+    before = plan(project, "dwd_orders")
+    live = JobRecord(before.name, before.fingerprint, before.query_fingerprint, "id", "running")
+    live.spec["columns"] = before.column_types
+    declared = '- {name: buy_fee, data_type: "numeric(%s)", description: Amount paid by the buyer}'
+    edit(project, "models/ods/ods.yml", declared % "12,2", declared % "20,2")
+    after = plan(project, "dwd_orders")
+    assert retyped(before.column_types, after.column_types) == ["ods_orders.buy_fee"]
+    assert job_change(after, live) == "queries"
