@@ -4,11 +4,11 @@ Every table a job touches is declared in a session-local in-memory catalog named
 database, so dbt's rendered relation `"warehouse"."ods"."ods_orders"` (backticked) is a valid Flink
 name: catalog `warehouse`, database `ods`, table `ods_orders`.
 
-- stream side (`ref()` / `source()`): the tables a job reads of one PostgreSQL schema (or MySQL database)
-  share one change-log reader, the warehouse's `warehouse-postgres-database` (one replication slot and
-  publication) or `warehouse-mysql-database` (one binlog connection); each table is a view over it named like
-  the table, with a `proc_time` column. A table read with event time has a postgres-cdc (mysql-cdc) reader
-  of its own, which carries its watermark;
+- stream side (`ref()` / `source()`): a postgres-cdc (mysql-cdc) table over the upstream table's binlog, with
+  its own replication slot and publication, and a `proc_time` column when the model uses it. The mirrors of a
+  synced source (sync/) instead share one change-log reader per schema (database), the warehouse's
+  `warehouse-postgres-database` (one slot and publication) or `warehouse-mysql-database` (one binlog
+  connection), each table a view over it named like the table (see `Reader`);
 - lookup side (`lookup()`): a JDBC table with the requested cache; `cache='all'` becomes a regular join
   with the dimension's binlog, so every dimension row is held in Flink state;
 - sinks: one JDBC upsert table per stream declaring only that stream's columns, so a stream never
@@ -112,6 +112,23 @@ def recorded_slot_tables(slot: Mapping[str, object]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Reader:
+    """A change-log reader of a job: `where` it reads (`connector:database.schema`) and which tables. A shared
+    reader routes several tables to views named like them; Flink's planner then sees none of their primary keys
+    (it derives upsert keys from a source table's key), so only the mirrors of a synced source share one: plain
+    SELECTs into sinks without an upsert materializer, which lose nothing by it. Every other read has its own."""
+
+    where: str
+    tables: tuple[str, ...]
+    shared: bool
+
+    def __str__(self) -> str:
+        return (
+            f"{self.where}: {', '.join(self.tables)} (one reader)" if self.shared else f"{self.where}.{self.tables[0]}"
+        )
+
+
+@dataclass(frozen=True)
 class EventTimeRead:
     """A binlog read whose watermark is held while its snapshot is read (see eventtime.py)."""
 
@@ -148,7 +165,7 @@ class CompiledJob:
     mysql_reads: list[str] = field(default_factory=list)  # MySQL tables read by mysql-cdc (no snapshot metrics)
     slot_set: str = ""  # which of the two sets of slot names it uses ("" or "b"; a blue/green deploy flips it)
     fused_tables: list[str] = field(default_factory=list)  # table keys of members read by their query
-    readers: list[str] = field(default_factory=list)  # its change-log readers and what each reads, for `compile`
+    readers: list[Reader] = field(default_factory=list)  # its change-log readers and what each reads
 
     def only(self) -> CompiledModel:
         """The model of a job compiled for one model (unit tests, lineage, `check`'s per-model findings)."""
@@ -181,7 +198,8 @@ class CompiledJob:
         """Changes only when the queries change (stream views and inserts, the change-log readers and what each
         reads, and the settings that change Flink's operators): what decides whether a job keeps its state."""
         shaping = [f"{key}={value}" for key, value in sorted(self.settings.items()) if key in GRAPH_SETTINGS]
-        return _digest([s.sql for s in self.model_streams()] + list(self.inserts) + self.readers + shaping)
+        shared = [str(reader) for reader in self.readers if reader.shared]  # own readers follow from the SQL
+        return _digest([s.sql for s in self.model_streams()] + list(self.inserts) + shared + shaping)
 
     def spec(self) -> JobSpec:
         return JobSpec(self.name, self.ddl, self.inserts, [s.name for s in self.slots], self.settings)
@@ -234,7 +252,8 @@ class Compiler:
         members) by their query instead of their binlog. `slot_set` names its replication slots (slot_name);
         `placement` (table key -> store schema) writes a member's table elsewhere than its model's schema: a
         blue/green deploy builds the new version beside the live table (lifecycle/bluegreen.py)."""
-        builder = _JobBuilder(self, name, set(fused), slot_set, placement or {})
+        mirrors = all(member.model.mirror for member in members)  # they share readers (Reader)
+        builder = _JobBuilder(self, name, set(fused), slot_set, placement or {}, mirrors)
         inserts = [insert for m in members for stream in m.streams for insert in builder.inserts(m.model, stream)]
         inserts += builder.late_inserts
         settings = job_settings(name, [m.model for m in members], self.runtime, self.tuning)
@@ -347,7 +366,13 @@ class _JobBuilder:
     """Collects the DDL of one job while its INSERTs are built, model by model (upstream first)."""
 
     def __init__(
-        self, compiler: Compiler, name: str, fused: set[str], slot_set: str, placement: dict[str, str]
+        self,
+        compiler: Compiler,
+        name: str,
+        fused: set[str],
+        slot_set: str,
+        placement: dict[str, str],
+        shares_readers: bool = False,
     ) -> None:
         self.compiler = compiler
         self.name = name
@@ -369,7 +394,8 @@ class _JobBuilder:
         self.lookups: list[str] = []
         self.mysql_reads: list[str] = []
         self.database_reads: dict[str, list[Table]] = {}  # "connector:database.schema" -> the tables its reader routes
-        self.readers: dict[str, str] = {}  # what a change-log reader reads -> how `compile` describes it
+        self.readers: dict[str, Reader] = {}  # where a change-log reader reads (and which table) -> the reader
+        self.shares_readers = shares_readers
 
     def inserts(self, model: Model, stream: Stream) -> list[str]:
         """Rows with a complete primary key whose every value fits its column go to the sink; the others to
@@ -467,8 +493,11 @@ class _JobBuilder:
         event = event_time_of(self.compiler.project, table)
         split = event is not None and event.watermark.late_rows == "keep" and reads_event_time(stream.sql)
         extra = [f"{flink(PROC_TIME)} AS PROCTIME()"]  # for every reader in the job that uses it
-        if event is None:
+        if event is None and self.shares_readers:
             self._declare_database_read(table)
+            return
+        if event is None:
+            self._add_table(table, table.name, self._binlog_options(table), extra, key)
             return
         self.event_time.append(EventTimeRead(table, event.column))
         extra += watermark_columns(event) + (split_reader_columns() if split else [])
@@ -478,9 +507,9 @@ class _JobBuilder:
             self._split_late_rows(table, event, uses_proc_time)
 
     def _binlog_options(self, table: Table) -> dict[str, str]:
-        """The CDC reader of a table read with event time (a view cannot carry its watermark): mysql-cdc for a
-        MySQL source, else postgres-cdc over a slot of its own."""
-        self.readers[_table_key(table)] = f"{table.connector}:{table.database}.{table.qualified} (its own: event time)"
+        """The CDC reader of `table` alone: mysql-cdc for a MySQL source, else postgres-cdc over a slot of its own."""
+        where = f"{table.connector}:{table.database}.{table.schema}"
+        self.readers[_table_key(table)] = Reader(where, (table.name,), shared=False)
         if table.connector == MYSQL:
             self.mysql_reads.append(table.name)
             reader = self._reader_name(_table_key(table))
@@ -510,7 +539,7 @@ class _JobBuilder:
         name = (table.database, table.schema, DATABASE_READER)
         self.tables[where] = table_ddl(name, columns, (), self._database_reader_options(where, tables))
         self.reader_views.append(routed_view(table, name))
-        self.readers[where] = f"{where}: {', '.join(t.name for t in tables)}"
+        self.readers[where] = Reader(where, tuple(t.name for t in tables), shared=True)
 
     def _database_reader_options(self, where: str, tables: list[Table]) -> dict[str, str]:
         first = tables[0]

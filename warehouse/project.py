@@ -28,6 +28,7 @@ from warehouse.types import unsupported
 
 LOOKUP_META = "warehouse_lookup__"
 POSTGRES, MYSQL = "postgres", "mysql"  # the systems a source table can live in
+SYNC_META = "warehouse_sync"  # the meta key of a model `warehouse sync` wrote (a mirror of a source table)
 
 
 class ModelError(WarehouseError):
@@ -71,6 +72,7 @@ class Model:
     depends_on: tuple[str, ...]
     lookups: dict[str, LookupCache] = field(default_factory=dict)
     raw_code: str = ""
+    mirror: bool = False  # written by `warehouse sync`: a source table's mirror
 
     @property
     def name(self) -> str:
@@ -308,7 +310,8 @@ def _model(node: Any, tables: dict[str, str]) -> Model:
     )
     lookups = {tables.get(name, name): cache for name, cache in _lookups(node.config.meta or {}).items()}
     depends = tuple(uid for uid in node.depends_on.nodes if uid.startswith(("model.", "source.")))
-    return Model(table, where, materialized, settings, depends, lookups, node.raw_code)
+    mirror = SYNC_META in (node.config.meta or {})
+    return Model(table, where, materialized, settings, depends, lookups, node.raw_code, mirror)
 
 
 def _source(source: Any) -> Table:

@@ -1,5 +1,7 @@
-"""The MySQL tables a job reads share one binlog reader per database (`warehouse-mysql-database`, the
-warehouse's own Flink source): one reader table routing every table, and a view per table named like it."""
+"""The mirrors of a synced source share one change-log reader per database (`warehouse-mysql-database`) or
+schema (`warehouse-postgres-database`, one slot), the warehouse's own Flink sources: one reader table routing
+every table, and a view per table named like it. Every other job reads each table with a reader of its own
+(Flink's planner takes upsert keys from a source table's primary key, which a shared reader hides)."""
 
 from __future__ import annotations
 
@@ -36,15 +38,16 @@ models:
       - {name: party_id, data_type: "numeric(20,0)"}
       - {name: name, data_type: "varchar(20)"}
 """
-MODEL = """{{ config(primary_key=['party_id']) }}
+MIRROR = "job_group='sync_it', upsert_materialize='none', meta={'warehouse_sync': {'source': 'it', 'table': 'it'}}"
+MODEL = """{{ config(primary_key=['party_id'], {MIRROR}) }}
 
 SELECT CAST(customer_id AS DECIMAL(20, 0)) AS party_id, name FROM {{ source('legacy', 'customers') }}
 UNION ALL
 SELECT CAST(supplier_id AS DECIMAL(20, 0)) AS party_id, name FROM {{ source('legacy', 'suppliers') }}
-"""
+""".replace("{MIRROR}", MIRROR)
 
 
-def test_two_tables_of_one_mysql_database_are_read_by_one_reader(tmp_path: Path) -> None:
+def test_a_mirror_reads_two_tables_of_one_mysql_database_by_one_reader(tmp_path: Path) -> None:
     project = copy_example(tmp_path)
     (project / "models" / "legacy.yml").write_text(SOURCES)
     (project / "models" / "ods" / "ods_parties.sql").write_text(MODEL)
@@ -63,7 +66,21 @@ def test_two_tables_of_one_mysql_database_are_read_by_one_reader(tmp_path: Path)
         "CREATE TEMPORARY VIEW `legacy`.`legacy`.`suppliers` AS",
     ]
     assert not job.mysql_reads and not job.slots  # it reports its snapshot's end (SnapshotReportingSource.java)
-    assert job.readers == ["mysql:legacy.legacy: customers, suppliers"]  # what `compile` lists
+    assert [str(r) for r in job.readers] == ["mysql:legacy.legacy: customers, suppliers (one reader)"]  # `compile`
+
+
+PG_MIRROR_YML = """version: 2
+models:
+  - name: ods_mirror
+    columns:
+      - {name: id, data_type: bigint}
+      - {name: label, data_type: text}
+"""
+PG_MIRROR = """{{ config(primary_key=['id'], {MIRROR}) }}
+SELECT order_id AS id, order_status AS label FROM {{ source('shop', 'orders') }}
+UNION ALL
+SELECT pay_id AS id, pay_platform AS label FROM {{ source('shop', 'orders_pay') }}
+""".replace("{MIRROR}", MIRROR)
 
 
 def test_a_routed_view_selects_its_tables_row_and_only_its_changes() -> None:
@@ -91,39 +108,51 @@ def test_each_database_reader_takes_server_ids_of_its_own(reader: str, other: st
     assert first["password"].startswith("${password:") and "table-name" not in first
 
 
-def test_two_tables_of_one_postgres_schema_share_one_slot_and_publication(tmp_path: Path) -> None:
-    job = plan(copy_example(tmp_path), "dwd_orders")  # orders and payments: ods_orders, ods_orders_pay
+def test_a_mirror_reads_two_tables_of_one_postgres_schema_through_one_slot_and_publication(tmp_path: Path) -> None:
+    job = plan(mirror_project(tmp_path), "ods_mirror")
     readers = [ddl for ddl in job.ddl if "'connector' = 'warehouse-postgres-database'" in ddl]
     assert len(readers) == 1 and not [ddl for ddl in job.ddl if "'postgres-cdc'" in ddl]
-    assert "'slot.name' = 'wh_dwd_orders__ods__tables'" in readers[0]
-    assert "'debezium.publication.name' = 'wh_dwd_orders__ods__tables'" in readers[0]
-    assert "`ods_orders` ROW<" in readers[0] and "`ods_orders_pay` ROW<" in readers[0]
-    assert [slot.tables for slot in job.slots] == [("ods_orders", "ods_orders_pay")]
+    assert "'slot.name' = 'wh_ods_mirror__public__tables'" in readers[0]
+    assert "'debezium.publication.name' = 'wh_ods_mirror__public__tables'" in readers[0]
+    assert "`orders` ROW<" in readers[0] and "`orders_pay` ROW<" in readers[0]
+    assert [slot.tables for slot in job.slots] == [("orders", "orders_pay")]
 
 
-def test_a_table_read_with_event_time_keeps_a_reader_of_its_own(tmp_path: Path) -> None:
-    job = plan(copy_example(tmp_path), "dws_shop_minutely")  # ods_orders_timed has a watermark
+def test_any_other_job_reads_each_table_by_a_reader_of_its_own(tmp_path: Path) -> None:
+    job = plan(copy_example(tmp_path), "dwd_orders")  # orders and payments: the planner needs each table's key
     own = [ddl for ddl in job.ddl if "'connector' = 'postgres-cdc'" in ddl]
-    assert len(own) == 1 and "WATERMARK FOR" in own[0] and "'table-name' = 'ods_orders_timed'" in own[0]
-    assert not [ddl for ddl in job.ddl if "warehouse-postgres-database" in ddl]
-    assert [slot.tables for slot in job.slots] == [("ods_orders_timed",)]
-    assert job.readers == ["postgres:warehouse.ods.ods_orders_timed (its own: event time)"]
+    assert len(own) == 2 and not [ddl for ddl in job.ddl if "warehouse-postgres-database" in ddl]
+    assert [(slot.name, slot.tables) for slot in job.slots] == [
+        ("wh_dwd_orders__ods_orders", ("ods_orders",)),
+        ("wh_dwd_orders__ods_orders_pay", ("ods_orders_pay",)),
+    ]
+    assert [str(r) for r in job.readers] == [
+        "postgres:warehouse.ods.ods_orders",
+        "postgres:warehouse.ods.ods_orders_pay",
+    ]
+
+
+def mirror_project(tmp_path: Path) -> Path:
+    project = copy_example(tmp_path)
+    (project / "models" / "ods" / "mirror.yml").write_text(PG_MIRROR_YML)
+    (project / "models" / "ods" / "ods_mirror.sql").write_text(PG_MIRROR)
+    return project
 
 
 def test_a_job_whose_readers_change_cannot_keep_its_state(tmp_path: Path) -> None:
     """A reader routing other tables (or a table moving to a reader of its own) is another source operator with
-    other state: the job restarts clean, as for a changed query (and a deployment upgraded from one-slot-per-table
-    readers rebuilds each job once)."""
+    other state: the job restarts clean, as for a changed query."""
     from dataclasses import replace
 
+    from warehouse.compiler import Reader
     from warehouse.lifecycle.plan import job_change
     from warehouse.lifecycle.registry import JobRecord
 
-    job = plan(copy_example(tmp_path), "dwd_orders")
+    job = plan(mirror_project(tmp_path), "ods_mirror")
     live = JobRecord(job.name, job.fingerprint, job.query_fingerprint, "id", "running")
     assert job_change(job, live) == "none"
-    readers = ["postgres:warehouse.ods.ods_orders", "postgres:warehouse.ods.ods_orders_pay"]
-    per_table = replace(job, readers=readers, ddl=[*job.ddl[:-1], "(the readers' DDL)"])
+    own = [Reader("postgres:shop.public", ("orders",), False), Reader("postgres:shop.public", ("orders_pay",), False)]
+    per_table = replace(job, readers=own, ddl=[*job.ddl[:-1], "(the readers' DDL)"])
     assert job_change(per_table, live) == "queries"
     assert job_change(replace(job, ddl=[*job.ddl[:-1], "(other options)"]), live) == "settings"
 
@@ -133,30 +162,36 @@ def test_compile_lists_each_jobs_change_log_readers(tmp_path: Path) -> None:
 
     from warehouse.cli import cli
 
-    project = copy_example(tmp_path)
+    project = mirror_project(tmp_path)
     result = CliRunner().invoke(cli, ["--project-dir", str(project), "compile"])
     assert result.exit_code == 0, result.output
     readers = [line.strip() for line in result.output.splitlines() if "change-log reader:" in line]
-    assert readers == [
-        "change-log reader: postgres:shop.public: product_catalog",
-        "change-log reader: postgres:shop.public: orders, orders_pay",  # one slot for both tables
-        "change-log reader: postgres:warehouse.dwd: dwd_orders",
-        "change-log reader: postgres:warehouse.ods.ods_orders_timed (its own: event time)",
+    assert sorted(readers) == [  # the mirror's job shares one reader, the others have one per table
+        "change-log reader: postgres:shop.public.orders",
+        "change-log reader: postgres:shop.public.orders_pay",
+        "change-log reader: postgres:shop.public.product_catalog",
+        "change-log reader: postgres:shop.public: orders, orders_pay (one reader)",  # the mirror's
+        "change-log reader: postgres:warehouse.dwd.dwd_orders",
+        "change-log reader: postgres:warehouse.ods.ods_orders_timed",
     ]
 
 
-def test_a_column_retyped_in_a_table_a_database_reader_routes_restarts_the_job_clean(tmp_path: Path) -> None:
+def test_a_column_retyped_in_a_table_a_shared_reader_routes_restarts_the_job_clean(tmp_path: Path) -> None:
     """Its state holds the old type: as with a reader of its own, no savepoint can carry it over."""
     from tests.unit.example_project import edit
     from warehouse.lifecycle.plan import job_change, retyped
     from warehouse.lifecycle.registry import JobRecord
 
-    project = copy_example(tmp_path)
-    before = plan(project, "dwd_orders")
+    project = mirror_project(tmp_path)
+    before = plan(project, "ods_mirror")
     live = JobRecord(before.name, before.fingerprint, before.query_fingerprint, "id", "running")
     live.spec["columns"] = before.column_types
-    declared = '- {name: buy_fee, data_type: "numeric(%s)", description: Amount paid by the buyer}'
-    edit(project, "models/ods/ods.yml", declared % "12,2", declared % "20,2")
-    after = plan(project, "dwd_orders")
-    assert retyped(before.column_types, after.column_types) == ["ods_orders.buy_fee"]
+    edit(
+        project,
+        "models/sources.yml",
+        "{name: pay_id, data_type: bigint}",
+        "{name: pay_id, data_type: integer}",
+    )
+    after = plan(project, "ods_mirror")
+    assert retyped(before.column_types, after.column_types) == ["orders_pay.pay_id"]
     assert job_change(after, live) == "queries"

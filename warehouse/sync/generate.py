@@ -16,12 +16,12 @@ from typing import Any
 import yaml
 
 from warehouse.identifiers import flink
+from warehouse.project import SYNC_META
 from warehouse.sync.declaration import GENERATED_FOLDER, SyncedSource
 from warehouse.sync.evolution import MirroredColumn, MirroredTable
 from warehouse.types import flink_type, parse_pg_type
 
 HEADER = "# Written by `warehouse sync` from the catalog of {what}; do not edit: every sync rewrites it.\n"
-SYNC_META = "warehouse_sync"
 
 
 def folder(project_dir: Path, source: SyncedSource) -> Path:

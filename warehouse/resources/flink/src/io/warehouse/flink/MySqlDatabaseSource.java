@@ -103,7 +103,7 @@ final class MySqlDatabaseSource implements ScanTableSource {
         for (Map.Entry<String, String> key : server.chunkKeys.entrySet()) {
             builder.chunkKeyColumn(new ObjectPath(server.database, key.getKey()), key.getValue());
         }
-        return SourceProvider.of(new SnapshotReportingSource<>(builder.build(), tables.names()));
+        return SourceProvider.of(new SnapshotReportingSource<>(builder.build(), server.database, tables.names()));
     }
 
     @Override

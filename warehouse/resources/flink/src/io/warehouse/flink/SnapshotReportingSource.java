@@ -21,24 +21,27 @@ import org.apache.flink.cdc.connectors.mysql.source.assigners.state.HybridPendin
 import org.apache.flink.cdc.connectors.mysql.source.assigners.state.PendingSplitsState;
 import org.apache.flink.cdc.connectors.mysql.source.split.MySqlSplit;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.metrics.groups.SplitEnumeratorMetricGroup;
 
 /**
  * Flink CDC's MySqlSource, reporting when its snapshot ended, which it does not publish itself (its
  * Postgres twin does). The binlog split is assigned only once every snapshot split has been read and
  * reported finished, so that assignment is the end of the snapshot: from then on, each table's
- * `snapshotEndTime` gauge (in the coordinator's metrics, under `table.<name>`, as the Postgres source
- * names them) holds the time it happened; 0 before.
+ * `snapshotEndTime` gauge (in the coordinator's metrics, under `namespace.<database>.table.<name>`, as the
+ * Postgres source names them) holds the time it happened; 0 before.
  */
 final class SnapshotReportingSource<T>
         implements Source<T, MySqlSplit, PendingSplitsState>, ResultTypeQueryable<T> {
     private static final long serialVersionUID = 1L;
 
     private final MySqlSource<T> source;
+    private final String database;
     private final List<String> tables;
 
-    SnapshotReportingSource(MySqlSource<T> source, List<String> tables) {
+    SnapshotReportingSource(MySqlSource<T> source, String database, List<String> tables) {
         this.source = source;
+        this.database = database;
         this.tables = tables;
     }
 
@@ -54,13 +57,13 @@ final class SnapshotReportingSource<T>
 
     @Override
     public SplitEnumerator<MySqlSplit, PendingSplitsState> createEnumerator(SplitEnumeratorContext<MySqlSplit> context) {
-        return source.createEnumerator(new Reporting(context, tables, false));
+        return source.createEnumerator(new Reporting(context, database, tables, false));
     }
 
     @Override
     public SplitEnumerator<MySqlSplit, PendingSplitsState> restoreEnumerator(
             SplitEnumeratorContext<MySqlSplit> context, PendingSplitsState state) {
-        return source.restoreEnumerator(new Reporting(context, tables, snapshotEnded(state)), state);
+        return source.restoreEnumerator(new Reporting(context, database, tables, snapshotEnded(state)), state);
     }
 
     private static boolean snapshotEnded(PendingSplitsState state) {
@@ -89,11 +92,12 @@ final class SnapshotReportingSource<T>
         private final SplitEnumeratorContext<MySqlSplit> context;
         private volatile long snapshotEnded;
 
-        Reporting(SplitEnumeratorContext<MySqlSplit> context, List<String> tables, boolean ended) {
+        Reporting(SplitEnumeratorContext<MySqlSplit> context, String database, List<String> tables, boolean ended) {
             this.context = context;
             this.snapshotEnded = ended ? System.currentTimeMillis() : 0L;
+            MetricGroup namespace = context.metricGroup().addGroup("namespace", database);
             for (String table : tables) {
-                context.metricGroup().addGroup("table", table).gauge("snapshotEndTime", () -> snapshotEnded);
+                namespace.addGroup("table", table).gauge("snapshotEndTime", () -> snapshotEnded);
             }
         }
 
