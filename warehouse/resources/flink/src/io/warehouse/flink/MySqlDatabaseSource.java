@@ -6,21 +6,19 @@ import java.time.ZoneId;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.cdc.connectors.mysql.source.MySqlSource;
 import org.apache.flink.cdc.connectors.mysql.source.MySqlSourceBuilder;
 import org.apache.flink.cdc.connectors.mysql.table.MySqlDeserializationConverterFactory;
 import org.apache.flink.cdc.connectors.mysql.table.StartupOptions;
 import org.apache.flink.cdc.debezium.table.RowDataDebeziumDeserializeSchema.ValueValidator;
 import org.apache.flink.table.catalog.ObjectPath;
-import org.apache.flink.table.connector.ChangelogMode;
 import org.apache.flink.table.connector.source.DynamicTableSource;
-import org.apache.flink.table.connector.source.ScanTableSource;
-import org.apache.flink.table.connector.source.SourceProvider;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.types.DataType;
 
 /** One incremental-snapshot + binlog reader (Flink CDC's MySqlSource) over several tables of a database. */
-final class MySqlDatabaseSource implements ScanTableSource {
+final class MySqlDatabaseSource extends DatabaseChangesSource {
     /** Where and how to read: the server, the reader's server ids, the pass-through properties. */
     static final class Server implements Serializable {
         private static final long serialVersionUID = 1L;
@@ -65,26 +63,20 @@ final class MySqlDatabaseSource implements ScanTableSource {
     private static final ValueValidator NO_CHECK = (row, kind) -> {};
 
     private final Server server;
-    private final DataType rows;
-    private final RoutedTables tables;
 
     MySqlDatabaseSource(Server server, DataType rows, RoutedTables tables) {
+        super(rows, tables);
         this.server = server;
-        this.rows = rows;
-        this.tables = tables;
     }
 
     @Override
-    public ChangelogMode getChangelogMode() {
-        return ChangelogMode.all();
-    }
-
-    @Override
-    public ScanRuntimeProvider getScanRuntimeProvider(ScanContext context) {
-        TypeInformation<RowData> produced = context.createTypeInformation(rows);
+    TableRouter router(TypeInformation<RowData> produced) {
         ZoneId zone = ZoneId.of(server.timeZone);
-        TableRouter router =
-                tables.router(produced, zone, MySqlDeserializationConverterFactory.instance(), table -> NO_CHECK);
+        return tables.router(produced, zone, MySqlDeserializationConverterFactory.instance(), table -> NO_CHECK);
+    }
+
+    @Override
+    Source<RowData, ?, ?> read(TableRouter router) {
         MySqlSourceBuilder<RowData> builder =
                 MySqlSource.<RowData>builder()
                         .hostname(server.hostname)
@@ -103,16 +95,16 @@ final class MySqlDatabaseSource implements ScanTableSource {
         for (Map.Entry<String, String> key : server.chunkKeys.entrySet()) {
             builder.chunkKeyColumn(new ObjectPath(server.database, key.getKey()), key.getValue());
         }
-        return SourceProvider.of(new SnapshotReportingSource<>(builder.build(), server.database, tables.names()));
+        return new SnapshotReportingSource<>(builder.build(), server.database, tables.names());
+    }
+
+    @Override
+    String where() {
+        return server.database;
     }
 
     @Override
     public DynamicTableSource copy() {
         return new MySqlDatabaseSource(server, rows, tables);
-    }
-
-    @Override
-    public String asSummaryString() {
-        return "warehouse-mysql-database(" + server.database + ": " + String.join(", ", tables.names()) + ")";
     }
 }

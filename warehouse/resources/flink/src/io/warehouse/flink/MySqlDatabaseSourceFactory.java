@@ -1,6 +1,11 @@
 package io.warehouse.flink;
 
-import java.time.Duration;
+import static io.warehouse.flink.ReaderOptions.DATABASE;
+import static io.warehouse.flink.ReaderOptions.HEARTBEAT;
+import static io.warehouse.flink.ReaderOptions.HOSTNAME;
+import static io.warehouse.flink.ReaderOptions.PASSWORD;
+import static io.warehouse.flink.ReaderOptions.USERNAME;
+
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -26,16 +31,10 @@ import org.apache.flink.table.types.DataType;
  * column); `debezium.*` and `jdbc.properties.*` pass through.
  */
 public final class MySqlDatabaseSourceFactory implements DynamicTableSourceFactory {
-    static final ConfigOption<String> HOSTNAME = ConfigOptions.key("hostname").stringType().noDefaultValue();
     static final ConfigOption<Integer> PORT = ConfigOptions.key("port").intType().defaultValue(3306);
-    static final ConfigOption<String> USERNAME = ConfigOptions.key("username").stringType().noDefaultValue();
-    static final ConfigOption<String> PASSWORD = ConfigOptions.key("password").stringType().noDefaultValue();
-    static final ConfigOption<String> DATABASE = ConfigOptions.key("database-name").stringType().noDefaultValue();
     static final ConfigOption<String> SERVER_ID = ConfigOptions.key("server-id").stringType().noDefaultValue();
     static final ConfigOption<String> TIME_ZONE =
             ConfigOptions.key("server-time-zone").stringType().defaultValue("UTC");
-    static final ConfigOption<Duration> HEARTBEAT =
-            ConfigOptions.key("heartbeat.interval").durationType().defaultValue(Duration.ofSeconds(30));
     static final String CHUNK_KEY_PREFIX = "chunk-key.";
 
     @Override

@@ -5,19 +5,17 @@ import java.time.Duration;
 import java.time.ZoneId;
 import java.util.Properties;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.cdc.connectors.base.options.StartupOptions;
 import org.apache.flink.cdc.connectors.postgres.source.PostgresSourceBuilder.PostgresIncrementalSource;
 import org.apache.flink.cdc.connectors.postgres.table.PostgreSQLDeserializationConverterFactory;
 import org.apache.flink.cdc.connectors.postgres.table.PostgresValueValidator;
-import org.apache.flink.table.connector.ChangelogMode;
 import org.apache.flink.table.connector.source.DynamicTableSource;
-import org.apache.flink.table.connector.source.ScanTableSource;
-import org.apache.flink.table.connector.source.SourceProvider;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.types.DataType;
 
 /** One incremental-snapshot + pgoutput reader (Flink CDC's Postgres incremental source) over several tables. */
-final class PostgresDatabaseSource implements ScanTableSource {
+final class PostgresDatabaseSource extends DatabaseChangesSource {
     /** Where and how to read: the server, the schema, the slot, the pass-through Debezium properties. */
     static final class Server implements Serializable {
         private static final long serialVersionUID = 1L;
@@ -54,56 +52,48 @@ final class PostgresDatabaseSource implements ScanTableSource {
     }
 
     private final Server server;
-    private final DataType rows;
-    private final RoutedTables tables;
 
     PostgresDatabaseSource(Server server, DataType rows, RoutedTables tables) {
+        super(rows, tables);
         this.server = server;
-        this.rows = rows;
-        this.tables = tables;
     }
 
     @Override
-    public ChangelogMode getChangelogMode() {
-        return ChangelogMode.all();
-    }
-
-    @Override
-    public ScanRuntimeProvider getScanRuntimeProvider(ScanContext context) {
-        TypeInformation<RowData> produced = context.createTypeInformation(rows);
+    TableRouter router(TypeInformation<RowData> produced) {
         String schema = server.schema;
-        TableRouter router =
-                tables.router(
-                        produced,
-                        ZoneId.of("UTC"),
-                        PostgreSQLDeserializationConverterFactory.instance(),
-                        table -> new PostgresValueValidator(schema, table));
-        PostgresIncrementalSource<RowData> source =
-                PostgresIncrementalSource.<RowData>builder()
-                        .hostname(server.hostname)
-                        .port(server.port)
-                        .database(server.database)
-                        .schemaList(server.schema)
-                        .tableList(tables.qualified(server.schema))
-                        .username(server.username)
-                        .password(server.password)
-                        .slotName(server.slot)
-                        .decodingPluginName("pgoutput")
-                        .heartbeatInterval(server.heartbeat)
-                        .debeziumProperties(server.debezium)
-                        .startupOptions(StartupOptions.initial())
-                        .deserializer(router)
-                        .build();
-        return SourceProvider.of(source);
+        return tables.router(
+                produced,
+                ZoneId.of("UTC"),
+                PostgreSQLDeserializationConverterFactory.instance(),
+                table -> new PostgresValueValidator(schema, table));
+    }
+
+    @Override
+    Source<RowData, ?, ?> read(TableRouter router) {
+        return PostgresIncrementalSource.<RowData>builder()
+                .hostname(server.hostname)
+                .port(server.port)
+                .database(server.database)
+                .schemaList(server.schema)
+                .tableList(tables.qualified(server.schema))
+                .username(server.username)
+                .password(server.password)
+                .slotName(server.slot)
+                .decodingPluginName("pgoutput")
+                .heartbeatInterval(server.heartbeat)
+                .debeziumProperties(server.debezium)
+                .startupOptions(StartupOptions.initial())
+                .deserializer(router)
+                .build();
+    }
+
+    @Override
+    String where() {
+        return server.database + "." + server.schema;
     }
 
     @Override
     public DynamicTableSource copy() {
         return new PostgresDatabaseSource(server, rows, tables);
-    }
-
-    @Override
-    public String asSummaryString() {
-        return "warehouse-postgres-database(" + server.schema + ": " + String.join(", ", tables.names()) + ")";
     }
 }

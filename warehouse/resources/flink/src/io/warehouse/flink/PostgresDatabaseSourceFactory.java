@@ -1,6 +1,11 @@
 package io.warehouse.flink;
 
-import java.time.Duration;
+import static io.warehouse.flink.ReaderOptions.DATABASE;
+import static io.warehouse.flink.ReaderOptions.HEARTBEAT;
+import static io.warehouse.flink.ReaderOptions.HOSTNAME;
+import static io.warehouse.flink.ReaderOptions.PASSWORD;
+import static io.warehouse.flink.ReaderOptions.USERNAME;
+
 import java.util.Set;
 import org.apache.flink.cdc.debezium.table.DebeziumOptions;
 import org.apache.flink.configuration.ConfigOption;
@@ -18,15 +23,9 @@ import org.apache.flink.table.types.DataType;
  * `debezium.*` options pass through (the publication's name, the poll interval).
  */
 public final class PostgresDatabaseSourceFactory implements DynamicTableSourceFactory {
-    static final ConfigOption<String> HOSTNAME = ConfigOptions.key("hostname").stringType().noDefaultValue();
     static final ConfigOption<Integer> PORT = ConfigOptions.key("port").intType().defaultValue(5432);
-    static final ConfigOption<String> USERNAME = ConfigOptions.key("username").stringType().noDefaultValue();
-    static final ConfigOption<String> PASSWORD = ConfigOptions.key("password").stringType().noDefaultValue();
-    static final ConfigOption<String> DATABASE = ConfigOptions.key("database-name").stringType().noDefaultValue();
     static final ConfigOption<String> SCHEMA = ConfigOptions.key("schema-name").stringType().noDefaultValue();
     static final ConfigOption<String> SLOT = ConfigOptions.key("slot.name").stringType().noDefaultValue();
-    static final ConfigOption<Duration> HEARTBEAT =
-            ConfigOptions.key("heartbeat.interval").durationType().defaultValue(Duration.ofSeconds(30));
 
     @Override
     public String factoryIdentifier() {
