@@ -123,8 +123,8 @@ def warehouse_connector_path(folder: Path) -> Path:
 
 
 def ensure_warehouse_connector(folder: Path, classpath_jars: list[Path], java: Path, progress: Progress) -> Path:
-    """The warehouse's own Flink connector (resources/flink: the `warehouse-changes` sink, the routed MySQL
-    database source), compiled once against the cached Flink and CDC jars."""
+    """The warehouse's own Flink connector (resources/flink: the `warehouse-changes` sink, the PostgreSQL and
+    MySQL database sources), compiled once against the cached Flink and CDC jars."""
     target = warehouse_connector_path(folder)
     if target.exists():
         return target

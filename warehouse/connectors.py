@@ -58,8 +58,7 @@ def cdc_options(
     tuning: JobTuning = DEFAULT_TUNING,
 ) -> dict[str, str]:
     """postgres-cdc over pgoutput for one table, reading a pre-created publication (see FIELD_NOTES:
-    publications). Used for a table with event time (its watermark is declared on the reader's table); the
-    other tables of a schema a job reads share one reader (postgres_database_options)."""
+    publications). The mirrors of a synced schema share one reader instead (postgres_database_options)."""
     return {
         "connector": "postgres-cdc",
         **_postgres_reader(store, database, schema, slot, publication, tuning),
@@ -108,8 +107,7 @@ FIRST_SERVER_ID = 10_000  # below: left to the servers themselves and to other r
 
 def mysql_cdc_options(mysql: MySqlConnection, database: str, table: str, reader: str) -> dict[str, str]:
     """mysql-cdc over the binlog (ROW format) for one table: incremental snapshot, then the binlog from where
-    it ended. Used for a table with event time (its watermark is declared on the reader's table); the other
-    MySQL tables of a job share one reader of their database (mysql_database_options)."""
+    it ended. The mirrors of a synced database share one reader instead (mysql_database_options)."""
     return {
         "connector": "mysql-cdc",
         **_mysql_reader(mysql, database, reader),
