@@ -27,9 +27,9 @@ import org.apache.flink.metrics.groups.SplitEnumeratorMetricGroup;
 /**
  * Flink CDC's MySqlSource, reporting when its snapshot ended, which it does not publish itself (its
  * Postgres twin does). The binlog split is assigned only once every snapshot split has been read and
- * reported finished, so that assignment is the end of the snapshot: from then on, each table's
- * `snapshotEndTime` gauge (in the coordinator's metrics, under `namespace.<database>.table.<name>`, as the
- * Postgres source names them) holds the time it happened; 0 before.
+ * reported finished (at the first checkpoint after the last one), so that assignment is the end of the
+ * snapshot: from then on, each table's `snapshotEndTime` gauge (in the coordinator's metrics, under
+ * `namespace.<database>.table.<name>`, as the Postgres source names them) holds the time it happened; 0 before.
  */
 final class SnapshotReportingSource<T>
         implements Source<T, MySqlSplit, PendingSplitsState>, ResultTypeQueryable<T> {
