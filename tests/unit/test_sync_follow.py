@@ -96,3 +96,9 @@ def test_a_deploy_that_fails_is_reported_and_following_goes_on() -> None:
 def test_a_quiet_round_deploys_nothing() -> None:
     context = FakeContext({"mshop": report("mshop", ("ods_m_orders",))})
     assert follow_once(context).actions == [] and context.runs == []  # type: ignore[arg-type]
+
+
+def test_following_nothing_says_so_and_returns() -> None:
+    context = FakeContext({})
+    follow(context, 5.0, sleep=lambda seconds: None)  # type: ignore[arg-type]  # no rounds limit: must return
+    assert context.said == ["no source declares `sync:`: nothing to follow (see README 'Whole-database sync')"]

@@ -38,6 +38,11 @@ def follow(
     context: Context, every: float, rounds: int | None = None, sleep: Callable[[float], None] = time.sleep
 ) -> None:
     """Follow the sources until interrupted (or for `rounds` rounds), one round every `every` seconds."""
+    names = [source.name for source in context.synced_sources()]
+    if not names:
+        context.progress("no source declares `sync:`: nothing to follow (see README 'Whole-database sync')")
+        return
+    context.progress(f"following {', '.join(names)} every {every:g}s (Ctrl-C stops; the mirrors keep running)")
     done = 0
     while rounds is None or done < rounds:
         report_round(context, follow_once(context))
