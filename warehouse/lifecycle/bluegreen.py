@@ -104,8 +104,8 @@ def lag_targets(new: list[Slot], live: list[dict[str, str]]) -> dict[str, str | 
     """New slot -> a live slot reading the same table (None: no live reader of it, compare with the WAL's end);
     for a slot of several tables, the live slot of the first table that has one."""
     by_table = {(s["database"], s["schema"], t): s["name"] for s in live for t in recorded_slot_tables(s)}
-    reads = {slot.name: [by_table.get((slot.database, slot.schema, t)) for t in slot.tables] for slot in new}
-    return {name: next((live for live in lives if live), None) for name, lives in reads.items()}
+    readers = {slot.name: [by_table.get((slot.database, slot.schema, t)) for t in slot.tables] for slot in new}
+    return {name: next((found for found in candidates if found), None) for name, candidates in readers.items()}
 
 
 # ---- the deploy ----------------------------------------------------------------------------------------------------
